@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef ONTAP_CAPS_H
+#define ONTAP_CAPS_H
+
+/*
+ * Keeps exactly the capabilities the broker needs and nothing else, the
+ * bounding set included where it may: CAP_NET_ADMIN (TUNSETIFF, rtnetlink
+ * changes to the tap), CAP_SETUID and CAP_SETGID (a child becomes the
+ * requester to read the ACL).  Exits with a message if one is missing.
+ */
+void caps_restrict(void);
+
+#endif

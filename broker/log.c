@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: ISC */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static void vline(const char *fmt, va_list ap)
+{
+	char buf[4096];
+	size_t n = (size_t)snprintf(buf, sizeof(buf), "ontap-broker: ");
+	int m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+
+	n = m < 0 ? n : n + (size_t)m;
+	if (n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	/* one write per line, so lines of concurrent workers never interleave */
+	if (write(STDERR_FILENO, buf, n) < 0)
+		return;
+}
+
+void log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(fmt, ap);
+	va_end(ap);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(fmt, ap);
+	va_end(ap);
+	exit(EXIT_FAILURE);
+}
+
+const char *log_clean(char *out, size_t cap, const char *in, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 5 <= cap; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	if (cap)
+		out[o < cap ? o : cap - 1] = '\0';
+	return out;
+}

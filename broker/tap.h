@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef ONTAP_TAP_H
+#define ONTAP_TAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <net/if.h>
+
+struct bridge {
+	unsigned ifindex;
+	unsigned mtu;
+	char name[IFNAMSIZ];
+};
+
+struct tap {
+	int fd;              /* the tap lives exactly as long as this */
+	unsigned ifindex;
+	bool vnet_hdr;
+	char name[IFNAMSIZ];
+};
+
+/*
+ * Resolves a bridge once, by name, to its ifindex and MTU, and makes sure it
+ * is a Linux bridge: 0, -ENODEV (no such interface) or -EMEDIUMTYPE (not a
+ * bridge), or another -errno.  err gets a line for the user.
+ */
+int bridge_lookup(const char *name, struct bridge *br, char *err, size_t errlen);
+
+/*
+ * Creates a tap (tap%d, IFF_TAP|IFF_NO_PI, IFF_VNET_HDR iff asked and the
+ * kernel has it), gives it br's MTU and a MAC whose first octet is 0xfe,
+ * enslaves it to br by ifindex and brings it up.  0 or -errno; on error no
+ * tap is left and err gets a line for the user.
+ */
+int tap_create(const struct bridge *br, bool vnet_hdr, struct tap *t, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ontap-helper: qemu-bridge-helper's argv and fd contract, without privilege.
+ * It asks ontap-broker for a tap and hands the fd it gets to the caller.
+ * Every failure is one line on stderr and exit 1; nothing goes to stdout.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "wire.h"
+
+/* the broker answers within its own deadline; this only bounds a wedged one */
+#define REPLY_TIMEOUT_S 60
+
+static const char *prog = "ontap-helper";
+
+static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_FAILURE);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: %s [--use-vnet] --br=bridge --fd=unixfd\n", prog);
+}
+
+/* qemu hands us one end of a socketpair; refuse anything else up front */
+static void check_caller_fd(int fd)
+{
+	struct stat st;
+	int v;
+	socklen_t len = sizeof(v);
+
+	if (fstat(fd, &st) < 0)
+		fail("--fd=%d: not an open file descriptor: %s", fd, strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		fail("--fd=%d: not a socket", fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0)
+		fail("--fd=%d: getsockopt(SO_DOMAIN): %s", fd, strerror(errno));
+	if (v != AF_UNIX)
+		fail("--fd=%d: not a unix socket", fd);
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0)
+		fail("--fd=%d: getsockopt(SO_TYPE): %s", fd, strerror(errno));
+	if (v != SOCK_STREAM)
+		fail("--fd=%d: not a stream socket", fd);
+}
+
+static int connect_broker(void)
+{
+	const char *path = getenv("ONTAP_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = REPLY_TIMEOUT_S };
+	int s;
+
+	if (!path || !*path)
+		path = ONTAP_SOCKET_PATH;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		fail("broker socket path `%s' is too long", path);
+	strcpy(sa.sun_path, path);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		fail("socket: %s", strerror(errno));
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		fail("cannot reach ontap-broker at `%s': %s (is ontap-broker running?)",
+		     path, strerror(errno));
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		fail("setsockopt: %s", strerror(errno));
+	return s;
+}
+
+static int ask_broker(const struct args *a, char tap[IFNAMSIZ])
+{
+	struct proto_msg msg = { .type = PROTO_REQUEST };
+	int s = connect_broker(), fd, r;
+
+	msg.link.flags = a->use_vnet ? PROTO_F_VNET_HDR : 0;
+	memcpy(msg.link.name, a->bridge, sizeof(msg.link.name));
+	r = wire_send(s, &msg, -1);
+	if (r < 0)
+		fail("cannot send the request to ontap-broker: %s", strerror(-r));
+	r = wire_recv(s, &msg, &fd);
+	if (r == -EAGAIN)
+		fail("ontap-broker did not answer within %d s", REPLY_TIMEOUT_S);
+	if (r == -ECONNRESET)
+		fail("ontap-broker closed the connection without answering (its log says why)");
+	if (r < 0)
+		fail("bad answer from ontap-broker: %s", strerror(-r));
+	close(s);
+	if (msg.type == PROTO_REFUSE)
+		fail("%s", msg.refuse.reason);
+	if (msg.type != PROTO_GRANT || fd < 0)
+		fail("bad answer from ontap-broker: %s", "no tap descriptor");
+	memcpy(tap, msg.link.name, IFNAMSIZ);
+	return fd;
+}
+
+/* exactly what qemu and libvirt expect: one 0x00 byte, one SCM_RIGHTS fd */
+static void relay(int unixfd, int tapfd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	char byte = 0;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &tapfd, sizeof(int));
+	do
+		n = sendmsg(unixfd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	/* qemu adopts fd 0 as the tap if we exit 0 without sending: never do */
+	if (n != 1)
+		fail("failed to write fd to unix socket: %s", n < 0 ? strerror(errno) : "short write");
+}
+
+int main(int argc, char *argv[])
+{
+	struct args a;
+	char tap[IFNAMSIZ];
+	int tapfd;
+
+	if (argc > 0 && argv[0][0]) {
+		const char *slash = strrchr(argv[0], '/');
+
+		prog = slash ? slash + 1 : argv[0];
+	}
+	/* a setuid copy would act with someone else's identity toward the broker */
+	if (getuid() != geteuid() || getgid() != getegid())
+		fail("refusing to run setuid or setgid: no privilege is needed");
+	switch (args_parse(argc, argv, &a)) {
+	case ARGS_HELP:
+		usage(stdout);
+		printf("Asks ontap-broker (%s, or $ONTAP_SOCKET) for a tap on the bridge\n"
+		       "and passes its descriptor over the unix socket UNIXFD.\n", ONTAP_SOCKET_PATH);
+		return EXIT_SUCCESS;
+	case ARGS_VERSION:
+		printf("%s (ontap) %s\n", prog, ONTAP_VERSION);
+		return EXIT_SUCCESS;
+	case ARGS_USAGE:
+		usage(stderr);
+		return EXIT_FAILURE;
+	case ARGS_TOO_LONG:
+		fail("name `%s' too long: %zu", a.bad, strlen(a.bad));
+	case ARGS_BAD_FD:
+		fail("invalid --fd `%s': not a descriptor number", a.bad);
+	case ARGS_RUN:
+		break;
+	}
+	check_caller_fd(a.fd);
+	tapfd = ask_broker(&a, tap);
+	relay(a.fd, tapfd);
+	return EXIT_SUCCESS;
+}
