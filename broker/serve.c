@@ -100,7 +100,7 @@ static void log_request(const struct request *rq)
 	}
 	peer_groups_str(p, groups, sizeof(groups));
 	if (rq->err == 0)
-		log_line("grant uid=%u gid=%u groups=%s pid=%d bridge=%s vnet_hdr=%d tap=%s ifindex=%u",
+		log_line("grant uid=%u gid=%u groups=%s pid=%d bridge=\"%s\" vnet_hdr=%d tap=%s ifindex=%u",
 			 p->uid, p->gid, groups, (int)p->pid, bridge, rq->tap.vnet_hdr,
 			 rq->tap.name, rq->tap.ifindex);
 	else
