@@ -162,11 +162,11 @@ static void fail_at(struct acl_ctx *c, const struct acl_frame *fr, int err,
 	c->res->verdict = ACL_ERROR;
 	c->res->err = err;
 	mb_init(mb, c->res->msg, sizeof(c->res->msg));
-	if (fr->depth == 0) {
-		mb_printf(mb, "failed to parse default acl file `");
-		mb_str(mb, c->main_path);
-		mb_printf(mb, "': ");
-	}
+	/* the user must learn that the request failed, not only where the file is wrong */
+	mb_printf(mb, fr->depth == 0 ? "failed to parse default acl file `"
+				     : "refused: error in a file included by `");
+	mb_str(mb, c->main_path);
+	mb_printf(mb, "': ");
 	mb_str(mb, fr->path);
 	mb_printf(mb, ":%zu: ", fr->lineno);
 }

@@ -1,0 +1,259 @@
+# shellcheck shell=bash
+# Shared by the root-level integration tests.  Source it, then:
+#   require_root; enter_test_ns "$@"; init_test_env
+# Everything a test makes (namespaces, bridges, users, groups, files,
+# processes, mounts) is made here and undone by the EXIT trap;
+# ONTAP_TEST_KEEP=1 keeps the temp dir (logs, ACL files) for a post-mortem.
+
+ONTAP_PASS=0
+ONTAP_FAIL=0
+ONTAP_PIDS=()     # processes we started, stopped by pid at exit
+ONTAP_USERS=()
+ONTAP_GROUPS=()
+ONTAP_MOUNTS=()   # unmounted in reverse order, before users are deleted
+ONTAP_CLEANUPS=() # extra commands (eval'd) run first at exit
+T=""              # this run's temp dir (0755)
+# shellcheck disable=SC2034 # used by the scripts that source this
+ONTAP_TAG="ontapt$$"
+
+log() { printf '%s\n' "$*" | sed 's/^/# /'; }
+die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] ||
+		die "must run as root: it makes network namespaces, bridges, taps and users (try: sudo bash $0 ...)"
+	local c
+	for c in unshare setpriv ip useradd groupadd userdel groupdel mount; do
+		command -v "$c" >/dev/null || die "missing command: $c"
+	done
+}
+
+# Re-runs the calling script in new mount and network namespaces, unless
+# already there.  sysfs is remounted so /sys/class/net shows our netns only.
+enter_test_ns() {
+	if [ -z "${ONTAP_TEST_NS:-}" ]; then
+		ONTAP_TEST_NS=1 exec unshare --mount --net --propagation private -- bash "$0" "$@"
+	fi
+	[ "$(readlink /proc/self/ns/net)" != "$(readlink "/proc/$PPID/ns/net")" ] ||
+		die "refusing to run in the caller's network namespace"
+	mount --make-rprivate /
+	mount -t sysfs ontap-sysfs /sys
+	ip link set lo up
+	cd /
+}
+
+init_test_env() {
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+	trap 'exit 141' PIPE
+	T=$(mktemp -d /tmp/ontap-test.XXXXXX)
+	chmod 0755 "$T"
+}
+
+cleanup() {
+	local rc=$? i
+	set +e
+	for ((i = ${#ONTAP_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${ONTAP_CLEANUPS[i]}"
+	done
+	for ((i = ${#ONTAP_PIDS[@]} - 1; i >= 0; i--)); do
+		stop_pid "${ONTAP_PIDS[i]}"
+	done
+	for ((i = ${#ONTAP_MOUNTS[@]} - 1; i >= 0; i--)); do
+		umount "${ONTAP_MOUNTS[i]}" || umount -l "${ONTAP_MOUNTS[i]}"
+	done
+	for i in "${ONTAP_USERS[@]}"; do
+		# a process of the user may still be exiting; the last try says why
+		wait_for 30 userdel "$i" 2>/dev/null || userdel "$i"
+		getent group "$i" >/dev/null && groupdel "$i"
+	done
+	for i in "${ONTAP_GROUPS[@]}"; do
+		groupdel "$i"
+	done
+	if [ -n "$T" ] && [ -n "${ONTAP_TEST_KEEP:-}" ]; then
+		echo "# kept $T (ONTAP_TEST_KEEP)"
+	elif [ -n "$T" ]; then
+		rm -rf "$T"
+	fi
+	exit "$rc"
+}
+
+# ---- checks -------------------------------------------------------------
+
+pass() { ONTAP_PASS=$((ONTAP_PASS + 1)); printf 'ok %d - %s\n' $((ONTAP_PASS + ONTAP_FAIL)) "$1"; }
+fail() {
+	ONTAP_FAIL=$((ONTAP_FAIL + 1))
+	printf 'not ok %d - %s\n' $((ONTAP_PASS + ONTAP_FAIL)) "$1"
+	shift
+	[ $# -eq 0 ] || printf '#   %s\n' "$@"
+}
+
+# check DESC CMD...: passes iff CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc" "command failed: $*"; fi
+}
+
+# check_eq DESC WANT GOT
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want: $2" "got:  $3"; fi
+}
+
+# check_match DESC EXTENDED-REGEX TEXT
+check_match() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then pass "$1"; else fail "$1" "want /$2/" "got:  $3"; fi
+}
+
+# check_has DESC FIXED-STRING TEXT
+check_has() {
+	if printf '%s\n' "$3" | grep -Fq -- "$2"; then pass "$1"; else fail "$1" "want to contain: $2" "got: $3"; fi
+}
+
+# Prints the totals; the exit status is non-zero on any failure or no check.
+finish() {
+	printf '%d passed, %d failed\n' "$ONTAP_PASS" "$ONTAP_FAIL"
+	[ "$ONTAP_FAIL" -eq 0 ] && [ "$ONTAP_PASS" -gt 0 ]
+}
+
+# wait_for TENTHS CMD...: retries CMD every 0.1 s, at most TENTHS times and
+# never past TENTHS/10+2 seconds of wall time; 0 as soon as CMD succeeds.
+wait_for() {
+	local tries=$1 i deadline
+	shift
+	deadline=$((SECONDS + tries / 10 + 2))
+	for ((i = 0; i < tries && SECONDS <= deadline; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- processes ----------------------------------------------------------
+
+proc_gone() {
+	local st
+	[ -r "/proc/$1/stat" ] || return 0
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "${st%% *}" = Z ]
+}
+
+# stop_pid PID: TERM, up to 5 s, then KILL; reaps it if it is our child.
+stop_pid() {
+	local pid=$1
+	kill -TERM "$pid" 2>/dev/null || return 0
+	wait_for 50 proc_gone "$pid" || kill -KILL "$pid" 2>/dev/null
+	wait_for 50 proc_gone "$pid"
+	wait "$pid" 2>/dev/null || true
+}
+
+# start_broker BUILD SOCKET ACL LOG: foreground broker in the background;
+# sets BROKER_PID once the socket exists.
+start_broker() {
+	local build=$1 sock=$2 acl=$3 logf=$4
+	"$build/ontap-broker" --socket "$sock" --acl "$acl" 2>>"$logf" &
+	BROKER_PID=$!
+	ONTAP_PIDS+=("$BROKER_PID")
+	wait_for 100 test -S "$sock" || {
+		cat "$logf" >&2
+		die "ontap-broker did not create $sock within 10 s"
+	}
+	kill -0 "$BROKER_PID" 2>/dev/null || die "ontap-broker exited at start"
+}
+
+# ---- network (only ever inside our netns) ----------------------------------
+
+# make_bridge NAME MTU ADDR/PREFIX
+make_bridge() {
+	case $3 in
+	198.18.* | 198.19.*) ;;
+	*) die "test addresses must be in 198.18.0.0/15: $3" ;;
+	esac
+	ip link add "$1" type bridge
+	ip link set "$1" mtu "$2"
+	ip addr add "$3" dev "$1"
+	ip link set "$1" up
+}
+
+# make_nonbridge NAME: a dummy link, or a veth where dummy is not built in.
+make_nonbridge() {
+	ip link add "$1" type dummy 2>/dev/null ||
+		ip link add "$1" type veth peer name "$1p"
+	ip link set "$1" up
+}
+
+count_taps() {
+	local n=0 f
+	for f in /sys/class/net/*/tun_flags; do
+		[ -e "$f" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+taps_are() { [ "$(count_taps)" -eq "$1" ]; }
+link_gone() { [ ! -e "/sys/class/net/$1" ]; }
+
+# ---- users ----------------------------------------------------------------
+
+# add_group NAME; add_user NAME [SUPPLEMENTARY,GROUPS]: made now, removed at exit.
+add_group() {
+	groupadd "$1"
+	ONTAP_GROUPS+=("$1")
+}
+
+add_user() {
+	local opt=()
+	[ -z "${2:-}" ] || opt=(--groups "$2")
+	useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+		--user-group "${opt[@]}" "$1"
+	ONTAP_USERS+=("$1")
+}
+
+# run_as USER GROUPS CMD...: GROUPS is "init" (from /etc/group), "none",
+# or a comma list set at run time whatever /etc/group says.  At most 60 s.
+run_as() {
+	as_user_cmd "$@"
+	"${ONTAP_CMD[@]}"
+}
+
+# spawn_as IN OUT ERR USER GROUPS CMD...: run_as in the background with
+# stdin/stdout/stderr redirected (in the child, so IN may be a FIFO);
+# SPAWN_PID is the command's own pid, never a subshell's.
+spawn_as() {
+	local in=$1 out=$2 err=$3
+	shift 3
+	as_user_cmd "$@"
+	"${ONTAP_CMD[@]}" <"$in" >"$out" 2>"$err" &
+	SPAWN_PID=$!
+	ONTAP_PIDS+=("$SPAWN_PID")
+}
+
+as_user_cmd() {
+	local user=$1 groups=$2 gopt
+	shift 2
+	case $groups in
+	init) gopt=(--init-groups) ;;
+	none) gopt=(--clear-groups) ;;
+	*) gopt=(--groups "$groups") ;;
+	esac
+	ONTAP_CMD=(timeout -k 5 60 setpriv --reuid "$user" --regid "$(id -gn "$user")"
+		"${gopt[@]}" -- "$@")
+}
+
+# forget_pid PID: after stop_pid, so the exit trap never signals a reused pid
+forget_pid() {
+	local keep=() p
+	for p in "${ONTAP_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	ONTAP_PIDS=("${keep[@]}")
+}
+
+# ---- files ----------------------------------------------------------------
+
+# put_file PATH OWNER:GROUP MODE < CONTENT
+put_file() {
+	cat >"$1"
+	chown "$2" "$1"
+	chmod "$3" "$1"
+}
