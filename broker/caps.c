@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+#include <errno.h>
 #include <cap-ng.h>
 #include <linux/capability.h>
 
@@ -39,4 +40,13 @@ void caps_restrict(void)
 	for (unsigned i = 0; i < NNEEDED; i++)
 		if (!capng_have_capability(CAPNG_EFFECTIVE, (unsigned)needed[i].cap))
 			die("capability %s lost while dropping the others", needed[i].name);
+}
+
+int caps_drop_identity(void)
+{
+	capng_get_caps_process();
+	if (capng_updatev(CAPNG_DROP, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SETUID, CAP_SETGID, -1) < 0 ||
+	    capng_apply(CAPNG_SELECT_CAPS) < 0)
+		return -EPERM;
+	return 0;
 }

@@ -10,4 +10,7 @@
  */
 void caps_restrict(void);
 
+/* A worker past its ACL check needs CAP_NET_ADMIN alone: drops the rest. */
+int caps_drop_identity(void);
+
 #endif

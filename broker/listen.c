@@ -3,19 +3,40 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "census.h"
 #include "listen.h"
 #include "log.h"
 #include "serve.h"
+#include "wire.h"
 
-static volatile sig_atomic_t stopping;
+#define MAX_WORKERS 4096     /* the most max-requests may say */
+
+struct worker {
+	pid_t pid;
+	uid_t uid;
+};
+
+struct listener {
+	int lsock;
+	struct broker_conf *conf;
+	sigset_t waitmask;
+	unsigned n;
+	struct worker w[MAX_WORKERS];
+	pid_t reaper;
+	time_t next_reap;
+};
+
+static volatile sig_atomic_t stopping, reloading;
 
 static void on_stop(int sig)
 {
@@ -23,9 +44,15 @@ static void on_stop(int sig)
 	stopping = 1;
 }
 
+static void on_hup(int sig)
+{
+	(void)sig;
+	reloading = 1;
+}
+
 static void on_child(int sig)
 {
-	(void)sig;   /* only to interrupt accept(); reaping happens in the loop */
+	(void)sig;   /* only to interrupt ppoll(); reaping happens in the loop */
 }
 
 static void make_parent_dir(const char *path)
@@ -56,7 +83,7 @@ static void remove_stale(const struct sockaddr_un *sa)
 	close(s);
 }
 
-int listen_socket(const char *path, mode_t mode)
+int listen_socket(const char *path, mode_t mode, gid_t group)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int s;
@@ -72,11 +99,36 @@ int listen_socket(const char *path, mode_t mode)
 	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die("cannot bind `%s': %s", path, strerror(errno));
 	/* the ACL decides who gets a tap; the socket's mode only who may ask */
+	if (group != (gid_t)-1 && chown(path, (uid_t)-1, group) < 0)
+		die("cannot chown `%s' to group %u: %s", path, (unsigned)group, strerror(errno));
 	if (chmod(path, mode) < 0)
 		die("cannot chmod `%s': %s", path, strerror(errno));
 	if (listen(s, SOMAXCONN) < 0)
 		die("cannot listen on `%s': %s", path, strerror(errno));
 	return s;
+}
+
+int listen_activated(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int type = 0, domain = 0, acc = 0;
+	socklen_t len = sizeof(int);
+
+	if (!pid || !fds || strtol(pid, NULL, 10) != getpid())
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (strcmp(fds, "1"))
+		die("socket activation: LISTEN_FDS=%s, expected exactly one socket", fds);
+	if (getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    getsockopt(3, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    getsockopt(3, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0)
+		die("socket activation: fd 3: %s", strerror(errno));
+	if (type != SOCK_STREAM || domain != AF_UNIX || !acc)
+		die("socket activation: fd 3 is not a listening unix stream socket (Accept=no)");
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	return 3;
 }
 
 /*
@@ -86,55 +138,106 @@ int listen_socket(const char *path, mode_t mode)
 static void set_signals(sigset_t *waitmask)
 {
 	struct sigaction stop = { .sa_handler = on_stop };
+	struct sigaction hup = { .sa_handler = on_hup };
 	struct sigaction chld = { .sa_handler = on_child, .sa_flags = SA_NOCLDSTOP };
 	sigset_t block;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, waitmask);
 	sigaction(SIGTERM, &stop, NULL);
 	sigaction(SIGINT, &stop, NULL);
+	sigaction(SIGHUP, &hup, NULL);
 	sigaction(SIGCHLD, &chld, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static unsigned reap(bool block)
+/* In a child: back to default signal handling, as the child of a plain program. */
+static void child_signals(const sigset_t *mask)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	sigaction(SIGTERM, &dfl, NULL);
+	sigaction(SIGINT, &dfl, NULL);
+	sigaction(SIGHUP, &dfl, NULL);
+	sigaction(SIGCHLD, &dfl, NULL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+}
+
+static void reaped(struct listener *l, pid_t pid, int status)
+{
+	if (pid == l->reaper) {
+		l->reaper = 0;
+		return;
+	}
+	for (unsigned i = 0; i < l->n; i++) {
+		if (l->w[i].pid != pid)
+			continue;
+		if (WIFSIGNALED(status))
+			log_line("worker %d for uid %u ended by signal %d%s", (int)pid,
+				 (unsigned)l->w[i].uid, WTERMSIG(status),
+				 WTERMSIG(status) == SIGALRM ? " at its deadline" : "");
+		l->w[i] = l->w[--l->n];
+		return;
+	}
+}
+
+static void reap(struct listener *l, bool block)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, block ? 0 : WNOHANG)) > 0)
+		reaped(l, pid, status);
+}
+
+static unsigned in_flight(const struct listener *l, uid_t uid)
 {
 	unsigned n = 0;
 
-	while (waitpid(-1, NULL, block ? 0 : WNOHANG) > 0)
-		n++;
+	for (unsigned i = 0; i < l->n; i++)
+		n += l->w[i].uid == uid;
 	return n;
 }
 
-static bool spawn(int lsock, int c, const struct broker_conf *conf, const sigset_t *mask)
+/* Refused before a worker exists: a short message to a fresh socket never blocks. */
+static void turn_away(int c, uid_t uid, unsigned max)
+{
+	struct proto_msg msg = { .type = PROTO_REFUSE, .refuse.err = EAGAIN };
+
+	snprintf(msg.refuse.reason, sizeof(msg.refuse.reason),
+		 "too many requests in flight for uid %u (at most %u)", (unsigned)uid, max);
+	wire_send(c, &msg, -1);
+	log_line("verdict=refuse uid=%u reason=\"%s\"", (unsigned)uid, msg.refuse.reason);
+}
+
+static void spawn(struct listener *l, int c, uid_t uid)
 {
 	pid_t pid = fork();
 
 	if (pid < 0) {
 		log_line("cannot fork a worker: %s", strerror(errno));
-		return false;
+		return;
 	}
 	if (pid == 0) {
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-
-		close(lsock);
-		sigaction(SIGTERM, &dfl, NULL);
-		sigaction(SIGINT, &dfl, NULL);
-		sigaction(SIGCHLD, &dfl, NULL);
-		sigprocmask(SIG_SETMASK, mask, NULL);
-		serve(c, conf);
+		close(l->lsock);
+		child_signals(&l->waitmask);
+		serve(c, l->conf);
 		_exit(0);
 	}
-	return true;
+	l->w[l->n].pid = pid;
+	l->w[l->n].uid = uid;
+	l->n++;
 }
 
-static void accept_one(int lsock, const struct broker_conf *conf, const sigset_t *mask,
-		       unsigned *workers)
+static void accept_one(struct listener *l)
 {
-	int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	int c = accept4(l->lsock, NULL, NULL, SOCK_CLOEXEC);
 
 	if (c < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -143,27 +246,85 @@ static void accept_one(int lsock, const struct broker_conf *conf, const sigset_t
 		}
 		return;
 	}
-	if (spawn(lsock, c, conf, mask))
-		(*workers)++;
+	/* the uid only for the per-user bound; the worker asks the kernel again */
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		log_line("SO_PEERCRED: %s", strerror(errno));
+	else if (in_flight(l, uc.uid) >= l->conf->max_requests_per_user)
+		turn_away(c, uc.uid, l->conf->max_requests_per_user);
+	else
+		spawn(l, c, uc.uid);
 	close(c);
 }
 
-void listen_loop(int lsock, const struct broker_conf *conf, unsigned max_workers)
+static int reap_cb(const struct tap_entry *t, void *ctx)
 {
-	struct pollfd pfd = { .fd = lsock, .events = POLLIN };
-	unsigned workers = 0;
-	sigset_t waitmask;
+	(void)ctx;
+	/* persistent and nobody holds an fd: nobody can use it but its owner, later */
+	if (!t->persist || t->queues > 0)
+		return 0;
+	int r = census_delete(t->ifindex);
+	log_line("orphan tap=%s ifindex=%u uid=%u pid=%d since=%lld: %s", t->name, t->ifindex,
+		 t->owner.uid, t->owner.pid, (long long)t->owner.since,
+		 r < 0 ? strerror(-r) : "removed");
+	return 0;
+}
 
-	set_signals(&waitmask);
+/* The census runs in a child: a surprise in a netlink dump can't take the listener down. */
+static void start_reaper(struct listener *l)
+{
+	pid_t pid;
+
+	l->next_reap = time(NULL) + l->conf->reap_interval_s;
+	if (!l->conf->reap_orphans || l->reaper)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		log_line("cannot fork the orphan reaper: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int r;
+
+		close(l->lsock);
+		child_signals(&l->waitmask);
+		alarm(l->conf->deadline_s);
+		r = census_walk(reap_cb, NULL);
+		if (r < 0)
+			log_line("orphan reaper: %s", strerror(-r));
+		_exit(0);
+	}
+	l->reaper = pid;
+}
+
+void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct broker_conf *))
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	struct pollfd pfd = { .fd = lsock, .events = POLLIN };
+
+	if (!l)
+		die("out of memory");
+	l->lsock = lsock;
+	l->conf = conf;
+	set_signals(&l->waitmask);
 	if (fcntl(lsock, F_SETFL, fcntl(lsock, F_GETFL) | O_NONBLOCK) < 0)
 		die("fcntl: %s", strerror(errno));
+	start_reaper(l);
 	while (!stopping) {
+		time_t now = time(NULL);
+		struct timespec ts = { .tv_sec = l->next_reap > now ? l->next_reap - now : 0 };
 		/* at the bound, wait for a worker to end; connections wait in the backlog */
-		int n = ppoll(&pfd, workers < max_workers ? 1 : 0, NULL, &waitmask);
+		int n = ppoll(&pfd, l->n < conf->max_requests ? 1 : 0, &ts, &l->waitmask);
 
-		workers -= reap(false);
+		reap(l, false);
+		if (reloading) {
+			reloading = 0;
+			reload(conf);
+		}
+		if (time(NULL) >= l->next_reap)
+			start_reaper(l);
 		if (n > 0 && (pfd.revents & POLLIN))
-			accept_one(lsock, conf, &waitmask, &workers);
+			accept_one(l);
 	}
-	reap(true);
+	reap(l, true);
+	free(l);
 }

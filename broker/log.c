@@ -1,20 +1,47 @@
 /* SPDX-License-Identifier: ISC */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "log.h"
 
+static bool to_syslog;
+static char syslog_ident[32];   /* openlog() keeps the pointer */
+
+void log_to_syslog(const char *ident, int facility)
+{
+	if (to_syslog)
+		closelog();
+	snprintf(syslog_ident, sizeof(syslog_ident), "%s", ident);
+	/* LOG_NDELAY: connect now, while /dev/log is still reachable */
+	openlog(syslog_ident, LOG_PID | LOG_NDELAY, facility);
+	to_syslog = true;
+}
+
+void log_to_stderr(void)
+{
+	if (to_syslog)
+		closelog();
+	to_syslog = false;
+}
+
 static void vline(const char *fmt, va_list ap)
 {
 	char buf[4096];
-	size_t n = (size_t)snprintf(buf, sizeof(buf), "ontap-broker: ");
+	size_t n = to_syslog ? 0 : (size_t)snprintf(buf, sizeof(buf), "ontap-broker: ");
 	int m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
 
 	n = m < 0 ? n : n + (size_t)m;
 	if (n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
+	if (to_syslog) {
+		buf[n] = '\0';
+		syslog(LOG_NOTICE, "%s", buf);
+		return;
+	}
 	buf[n++] = '\n';
 	/* one write per line, so lines of concurrent workers never interleave */
 	if (write(STDERR_FILENO, buf, n) < 0)

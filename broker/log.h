@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+/* Where lines go: stderr (the default; for s6-log, journald) or syslog. */
+void log_to_syslog(const char *ident, int facility);
+void log_to_stderr(void);
+
 /* One line on stderr, prefixed with the program name. */
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up failures only: a line, then exit(1). */

@@ -7,43 +7,189 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "aclfile.h"
 #include "caps.h"
+#include "census.h"
 #include "listen.h"
 #include "log.h"
 #include "serve.h"
 
-#define DEADLINE_S  10
-#define MAX_WORKERS 128
+enum mode { MODE_LISTEN, MODE_INETD, MODE_CHECK, MODE_LIST };
 
 struct opts {
-	struct broker_conf conf;
-	const char *pidfile;
+	enum mode mode;
+	const char *config;
+	bool config_given;
+	const char *socket, *acl, *pidfile;
+	mode_t socket_mode;
+	gid_t socket_group;
 	bool daemon;
+	int ready_fd;
+};
+
+static struct opts o = {
+	.config = ONTAP_CONF_PATH,
+	.socket_mode = 0666,
+	.socket_group = (gid_t)-1,
+	.ready_fd = -1,
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: ontap-broker [--socket PATH] [--acl PATH] [--daemon --pidfile PATH]\n"
-		   "  --socket PATH   listen here (default %s)\n"
-		   "  --acl PATH      the bridge.conf to decide with (default %s)\n"
-		   "  --daemon        go to the background once listening\n"
-		   "  --pidfile PATH  write the broker's pid here\n",
-		ONTAP_SOCKET_PATH, ONTAP_ACL_PATH);
+	fprintf(f, "Usage: ontap-broker [--config PATH] [--socket PATH] [--acl PATH]\n"
+		   "                    [--socket-mode MODE] [--socket-group GROUP]\n"
+		   "                    [--daemon --pidfile PATH] [--ready-fd N]\n"
+		   "       ontap-broker --inetd [--config PATH] [--acl PATH]\n"
+		   "       ontap-broker --check [--config PATH] [--acl PATH]\n"
+		   "       ontap-broker --list\n"
+		   "Defaults: config %s, socket %s, acl %s.\n"
+		   "Under systemd socket activation (LISTEN_FDS) the passed socket is used.\n",
+		ONTAP_CONF_PATH, ONTAP_SOCKET_PATH, ONTAP_ACL_PATH);
 }
 
-static void parse_opts(int argc, char *argv[], struct opts *o)
+static int user_id(const char *name, unsigned *id)
+{
+	struct passwd *pw = getpwnam(name);
+
+	if (!pw)
+		return -ENOENT;
+	*id = pw->pw_uid;
+	return 0;
+}
+
+static int group_id(const char *name, unsigned *id)
+{
+	struct group *gr = getgrnam(name);
+
+	if (!gr)
+		return -ENOENT;
+	*id = gr->gr_gid;
+	return 0;
+}
+
+static const struct conf_resolver resolver = { user_id, group_id };
+
+/* Defaults, then the file (a missing default file is fine), then the command line. */
+static int load_conf(struct broker_conf *c, char *err, size_t errlen)
+{
+	struct acl_file f;
+	int r;
+
+	conf_defaults(c);
+	r = aclfile_loader.load(NULL, o.config, &f);
+	if (r == -ENOENT && !o.config_given)
+		goto cli;
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read `%s': %s", o.config, strerror(-r));
+		return r;
+	}
+	r = conf_parse(c, f.buf, f.len, o.config, &resolver, err, errlen);
+	aclfile_loader.release(NULL, &f);
+	if (r < 0)
+		return r;
+cli:
+	if (o.socket && snprintf(c->socket_path, sizeof(c->socket_path), "%s", o.socket) >=
+			(int)sizeof(c->socket_path)) {
+		snprintf(err, errlen, "socket path `%s' is too long", o.socket);
+		return -ENAMETOOLONG;
+	}
+	if (o.acl)
+		snprintf(c->acl_path, sizeof(c->acl_path), "%s", o.acl);
+	if (c->acl_path[0] != '/') {
+		/* the ACL is read by a child in the requester's identity: no cwd games */
+		snprintf(err, errlen, "acl `%s': must be an absolute path", c->acl_path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void apply_logging(const struct broker_conf *c)
+{
+	if (c->log == SINK_SYSLOG)
+		log_to_syslog(c->syslog_ident, c->syslog_facility);
+	else
+		log_to_stderr();
+}
+
+/* SIGHUP: the new file wholly, or the old configuration untouched. */
+static void reload(struct broker_conf *c)
+{
+	static struct broker_conf fresh;
+	char err[512];
+
+	if (load_conf(&fresh, err, sizeof(err)) < 0) {
+		log_line("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	if (strcmp(fresh.socket_path, c->socket_path))
+		log_line("reload: a new socket path takes a restart; keeping %s", c->socket_path);
+	memcpy(fresh.socket_path, c->socket_path, sizeof(fresh.socket_path));
+	*c = fresh;
+	apply_logging(c);
+	log_line("reloaded %s", o.config);
+}
+
+static void parse_mode(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 8);
+
+	if (!*s || *end || v < 0 || v > 0777)
+		die("--socket-mode `%s': expected an octal mode such as 0660", s);
+	o.socket_mode = (mode_t)v;
+}
+
+static void parse_group(const char *s)
+{
+	unsigned id;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s >= '0' && *s <= '9' && !*end && v < (gid_t)-1)
+		o.socket_group = (gid_t)v;
+	else if (group_id(s, &id) == 0)
+		o.socket_group = id;
+	else
+		die("--socket-group `%s': no such group", s);
+}
+
+static void parse_ready_fd(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 3 || v > 1024 || fcntl((int)v, F_GETFD) < 0)
+		die("--ready-fd `%s': not an open descriptor above 2", s);
+	o.ready_fd = (int)v;
+}
+
+static void parse_opts(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "acl", required_argument, NULL, 'a' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ "daemon", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "ready-fd", required_argument, NULL, 'r' },
+		{ "inetd", no_argument, NULL, 'i' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -52,10 +198,17 @@ static void parse_opts(int argc, char *argv[], struct opts *o)
 
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': o->conf.socket_path = optarg; break;
-		case 'a': o->conf.acl_path = optarg; break;
-		case 'd': o->daemon = true; break;
-		case 'p': o->pidfile = optarg; break;
+		case 'c': o.config = optarg; o.config_given = true; break;
+		case 's': o.socket = optarg; break;
+		case 'a': o.acl = optarg; break;
+		case 'm': parse_mode(optarg); break;
+		case 'g': parse_group(optarg); break;
+		case 'd': o.daemon = true; break;
+		case 'p': o.pidfile = optarg; break;
+		case 'r': parse_ready_fd(optarg); break;
+		case 'i': o.mode = MODE_INETD; break;
+		case 'C': o.mode = MODE_CHECK; break;
+		case 'l': o.mode = MODE_LIST; break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		case 'V': printf("ontap-broker (ontap) %s\n", ONTAP_VERSION); exit(EXIT_SUCCESS);
 		default: usage(stderr); exit(EXIT_FAILURE);
@@ -63,10 +216,7 @@ static void parse_opts(int argc, char *argv[], struct opts *o)
 	}
 	if (optind != argc)
 		die("unexpected argument `%s' (see --help)", argv[optind]);
-	/* the ACL is read by a child in the requester's identity: no cwd games */
-	if (o->conf.acl_path[0] != '/')
-		die("--acl `%s': must be an absolute path", o->conf.acl_path);
-	if (o->daemon && !o->pidfile)
+	if (o.daemon && !o.pidfile)
 		die("--daemon needs --pidfile");
 }
 
@@ -85,7 +235,7 @@ static void write_pidfile(const char *path)
 /* The parent returns only once the child is listening and its pidfile exists. */
 static void daemonize(const char *pidfile)
 {
-	int p[2];
+	int p[2], null;
 	char ok;
 	pid_t pid;
 
@@ -104,7 +254,7 @@ static void daemonize(const char *pidfile)
 	write_pidfile(pidfile);
 	if (chdir("/") < 0)
 		die("chdir /: %s", strerror(errno));
-	int null = open("/dev/null", O_RDWR);
+	null = open("/dev/null", O_RDWR);
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
 		die("/dev/null: %s", strerror(errno));
 	if (null > STDERR_FILENO)
@@ -114,28 +264,121 @@ static void daemonize(const char *pidfile)
 	close(p[1]);
 }
 
+/* sd_notify(3)'s READY=1, and s6's readiness: a newline on a descriptor. */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char msg[64];
+	int s, n;
+
+	if (o.ready_fd >= 0) {
+		if (write(o.ready_fd, "\n", 1) != 1)
+			log_line("--ready-fd %d: %s", o.ready_fd, strerror(errno));
+		close(o.ready_fd);
+	}
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	n = snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d", (int)getpid());
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || sendto(s, msg, (size_t)n, 0, (struct sockaddr *)&sa,
+			    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path))) < 0)
+		log_line("NOTIFY_SOCKET `%s': %s", path, strerror(errno));
+	if (s >= 0)
+		close(s);
+	unsetenv("NOTIFY_SOCKET");
+}
+
+static int check_files(const struct broker_conf *c)
+{
+	struct acl_result res;
+
+	/* as root: every include is seen, so every error in it is found */
+	if (acl_check(&aclfile_loader, c->acl_path, "-", c->semantics, &res) == ACL_ERROR) {
+		fprintf(stderr, "ontap-broker: %s\n", res.msg);
+		return EXIT_FAILURE;
+	}
+	printf("%s: ok\n%s: ok\n", o.config, c->acl_path);
+	return EXIT_SUCCESS;
+}
+
+static int list_cb(const struct tap_entry *t, void *ctx)
+{
+	char br[IF_NAMESIZE] = "-", when[32];
+	struct passwd *pw = getpwuid(t->owner.uid);
+	time_t since = (time_t)t->owner.since;
+	struct tm tm;
+
+	(void)ctx;
+	if (t->master)
+		if_indextoname(t->master, br);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&since, &tm));
+	printf("%-15s %-15s %-12s %7d  %s  %s%s\n", t->name, br,
+	       pw ? pw->pw_name : "?", t->owner.pid, when,
+	       t->queues ? "attached" : "detached", t->persist ? ",persistent" : "");
+	return 0;
+}
+
+static int list_taps(void)
+{
+	int r;
+
+	printf("%-15s %-15s %-12s %7s  %-20s  %s\n", "TAP", "BRIDGE", "USER", "PID", "SINCE", "STATE");
+	r = census_walk(list_cb, NULL);
+	if (r < 0)
+		fprintf(stderr, "ontap-broker: cannot list taps: %s\n", strerror(-r));
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static void serve_stdin(struct broker_conf *c)
+{
+	int domain = 0, type = 0;
+	socklen_t len = sizeof(int);
+
+	/* s6-ipcserver, unixserver, systemd Accept=yes, or a parent's socketpair */
+	if (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    getsockopt(STDIN_FILENO, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    domain != AF_UNIX || type != SOCK_STREAM)
+		die("--inetd: standard input is not a connected unix stream socket");
+	signal(SIGPIPE, SIG_IGN);
+	caps_restrict();
+	serve(STDIN_FILENO, c);
+}
+
 int main(int argc, char *argv[])
 {
-	struct opts o = {
-		.conf = {
-			.socket_path = ONTAP_SOCKET_PATH,
-			.acl_path = ONTAP_ACL_PATH,
-			.semantics = ACL_DENY_WINS,
-			.deadline_s = DEADLINE_S,
-		},
-	};
+	static struct broker_conf conf;
+	char err[512];
 	int lsock;
 
-	parse_opts(argc, argv, &o);
-	lsock = listen_socket(o.conf.socket_path, 0666);
+	parse_opts(argc, argv);
+	if (o.mode == MODE_LIST)
+		return list_taps();
+	if (load_conf(&conf, err, sizeof(err)) < 0)
+		die("%s", err);
+	if (o.mode == MODE_CHECK)
+		return check_files(&conf);
+	apply_logging(&conf);
+	if (o.mode == MODE_INETD) {
+		serve_stdin(&conf);
+		return EXIT_SUCCESS;
+	}
+	lsock = listen_activated();
+	if (lsock < 0)
+		lsock = listen_socket(conf.socket_path, o.socket_mode, o.socket_group);
 	if (o.daemon)
 		daemonize(o.pidfile);
 	else if (o.pidfile)
 		write_pidfile(o.pidfile);
 	caps_restrict();
-	log_line("listening on %s, acl %s", o.conf.socket_path, o.conf.acl_path);
-	listen_loop(lsock, &o.conf, MAX_WORKERS);
-	unlink(o.conf.socket_path);
+	log_line("listening on %s, acl %s", conf.socket_path, conf.acl_path);
+	notify_ready();
+	listen_loop(lsock, &conf, reload);
+	if (lsock != 3)
+		unlink(conf.socket_path);
 	if (o.pidfile)
 		unlink(o.pidfile);
 	log_line("stopped");

@@ -17,27 +17,32 @@ static void __attribute__((noreturn))
 reader(int out, const struct peer *p, const char *acl_path, const char *bridge,
        enum acl_semantics sem, unsigned timeout_s)
 {
-	struct acl_result res;
+	struct policy_answer ans;
+	char proc[32];
+	ssize_t n;
 	int r;
 
 	/* outlive neither the worker nor the deadline (an include may be a slow disk) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	alarm(timeout_s);
-	memset(&res, 0, sizeof(res));
+	memset(&ans, 0, sizeof(ans));
 	r = peer_become(p);
 	if (r < 0) {
-		res.verdict = ACL_ERROR;
-		res.err = -r;
-		snprintf(res.msg, sizeof(res.msg), "cannot take the requester's identity: %s",
+		ans.acl.verdict = ACL_ERROR;
+		ans.acl.err = -r;
+		snprintf(ans.acl.msg, sizeof(ans.acl.msg), "cannot take the requester's identity: %s",
 			 strerror(-r));
 	} else {
-		acl_check(&aclfile_loader, acl_path, bridge, sem, &res);
+		acl_check(&aclfile_loader, acl_path, bridge, sem, &ans.acl);
+		snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)p->pid);
+		n = readlink(proc, ans.exe, sizeof(ans.exe) - 1);
+		ans.exe[n > 0 ? n : 0] = '\0';
 	}
 	/* fits in PIPE_BUF, so one write is all or nothing */
-	_exit(write(out, &res, sizeof(res)) == (ssize_t)sizeof(res) ? 0 : 1);
+	_exit(write(out, &ans, sizeof(ans)) == (ssize_t)sizeof(ans) ? 0 : 1);
 }
 
-static int read_result(int in, unsigned timeout_s, struct acl_result *res)
+static int read_result(int in, unsigned timeout_s, struct policy_answer *res)
 {
 	struct pollfd pfd = { .fd = in, .events = POLLIN };
 	ssize_t n;
@@ -68,12 +73,14 @@ static void fail_closed(struct acl_result *res, int err, const char *what)
 
 enum acl_verdict policy_check(const struct peer *p, const char *acl_path,
 			      const char *bridge, enum acl_semantics sem,
-			      unsigned timeout_s, struct acl_result *res)
+			      unsigned timeout_s, struct policy_answer *ans)
 {
-	_Static_assert(sizeof(struct acl_result) <= PIPE_BUF, "one atomic write");
+	_Static_assert(sizeof(struct policy_answer) <= PIPE_BUF, "one atomic write");
+	struct acl_result *res = &ans->acl;
 	int fds[2], status, r;
 	pid_t pid;
 
+	memset(ans, 0, sizeof(*ans));
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		fail_closed(res, errno, "pipe");
 		return res->verdict;
@@ -89,7 +96,7 @@ enum acl_verdict policy_check(const struct peer *p, const char *acl_path,
 	}
 	close(fds[1]);
 	fds[1] = -1;
-	r = read_result(fds[0], timeout_s, res);
+	r = read_result(fds[0], timeout_s, ans);
 	if (r < 0)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -101,6 +108,7 @@ enum acl_verdict policy_check(const struct peer *p, const char *acl_path,
 	else if ((unsigned)res->verdict > ACL_ERROR)
 		fail_closed(res, EPROTO, "reader answered nonsense");
 	res->msg[sizeof(res->msg) - 1] = '\0';
+	ans->exe[sizeof(ans->exe) - 1] = '\0';
 out:
 	close(fds[0]);
 	if (fds[1] >= 0)

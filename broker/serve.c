@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "caps.h"
+#include "census.h"
 #include "ifname.h"
 #include "log.h"
 #include "peer.h"
@@ -20,6 +26,7 @@ struct request {
 	bool vnet_hdr;
 	char bridge[IFNAMSIZ];     /* as received; valid once checked */
 	size_t bridge_len;
+	struct policy_answer policy;
 	struct tap tap;
 	int err;                   /* 0: granted */
 	char reason[PROTO_REASON_MAX + 1];
@@ -40,12 +47,19 @@ static int refuse(struct request *rq, int err, const char *fmt, ...)
 }
 
 /* exactly one REQUEST and nothing after it */
-static int read_request(int sock, struct request *rq)
+static int read_request(int sock, const struct broker_conf *conf, struct request *rq)
 {
+	struct timeval tv = { .tv_sec = conf->deadline_s };
 	struct proto_msg msg;
 	char c;
-	int r = wire_recv(sock, &msg, NULL);
+	int r;
 
+	/* a client that stalls is dropped at the deadline, with a record saying so */
+	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	r = wire_recv(sock, &msg, NULL);
+	if (r == -EAGAIN)
+		return refuse(rq, ETIMEDOUT, "no complete request within %u s", conf->deadline_s);
 	if (r < 0)
 		return refuse(rq, -r, "bad request: %s", strerror(-r));
 	if (msg.type != PROTO_REQUEST)
@@ -60,54 +74,164 @@ static int read_request(int sock, struct request *rq)
 
 static int decide(const struct broker_conf *conf, struct request *rq)
 {
-	struct acl_result res;
+	struct acl_result *res = &rq->policy.acl;
 
 	if (!ifname_valid(rq->bridge, rq->bridge_len))
 		return refuse(rq, EINVAL, "invalid bridge name");
 	switch (policy_check(&rq->peer, conf->acl_path, rq->bridge, conf->semantics,
-			     conf->deadline_s, &res)) {
+			     conf->deadline_s, &rq->policy)) {
 	case ACL_ALLOW:
+		snprintf(rq->reason, sizeof(rq->reason), "%s", res->msg);
+		/* the identity switch is done with: keep CAP_NET_ADMIN alone */
+		if (caps_drop_identity() < 0)
+			return refuse(rq, EPERM, "cannot drop CAP_SETUID/CAP_SETGID");
 		return 0;
 	case ACL_DENY:
-		return refuse(rq, EACCES, "%s", res.msg);
+		return refuse(rq, EACCES, "%s", res->msg);
 	default:
-		return refuse(rq, res.err ? res.err : EINVAL, "%s", res.msg);
+		return refuse(rq, res->err ? res->err : EINVAL, "%s", res->msg);
 	}
 }
 
-static int make_tap(struct request *rq)
+static bool in_groups(const struct peer *p, unsigned gid)
 {
-	struct bridge br;
-	int r = bridge_lookup(rq->bridge, &br, rq->reason, sizeof(rq->reason));
+	if (p->gid == gid)
+		return true;
+	for (int i = 0; i < p->ngroups; i++)
+		if (p->groups[i] == gid)
+			return true;
+	return false;
+}
 
+/* The census attribution: who asked, and the quota groups they were in. */
+static void owner_of(const struct broker_conf *conf, const struct peer *p, struct tap_owner *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->uid = p->uid;
+	o->gid = p->gid;
+	o->pid = p->pid;
+	o->since = time(NULL);
+	for (unsigned i = 0; i < conf->nquotas && o->ngroups < CENSUS_MAX_GROUPS; i++)
+		if (conf->quotas[i].group && in_groups(p, conf->quotas[i].id))
+			o->groups[o->ngroups++] = conf->quotas[i].id;
+}
+
+struct tally {
+	const struct tap_owner *me;
+	unsigned user;
+	unsigned group[CENSUS_MAX_GROUPS];
+};
+
+static int tally_cb(const struct tap_entry *t, void *ctx)
+{
+	struct tally *ta = ctx;
+
+	ta->user += t->owner.uid == ta->me->uid;
+	for (unsigned i = 0; i < ta->me->ngroups; i++)
+		for (unsigned j = 0; j < t->owner.ngroups; j++)
+			ta->group[i] += t->owner.groups[j] == ta->me->groups[i];
+	return 0;
+}
+
+static unsigned group_quota(const struct broker_conf *conf, unsigned gid)
+{
+	for (unsigned i = 0; i < conf->nquotas; i++)
+		if (conf->quotas[i].group && conf->quotas[i].id == gid)
+			return conf->quotas[i].max;
+	return CONF_UNLIMITED;
+}
+
+/* Counts this user's and groups' live taps in the kernel against the quotas. */
+static int check_quota(const struct broker_conf *conf, const struct tap_owner *me,
+		       struct request *rq)
+{
+	struct tally ta = { .me = me };
+	unsigned max = conf_user_quota(conf, me->uid);
+	int r = census_walk(tally_cb, &ta);
+
+	if (r < 0)
+		return refuse(rq, -r, "cannot count taps: %s", strerror(-r));
+	if (ta.user >= max)
+		return refuse(rq, EDQUOT, "tap quota reached: uid %u has %u of %u taps",
+			      me->uid, ta.user, max);
+	for (unsigned i = 0; i < me->ngroups; i++) {
+		max = group_quota(conf, me->groups[i]);
+		if (ta.group[i] >= max)
+			return refuse(rq, EDQUOT, "tap quota reached: group %u has %u of %u taps",
+				      me->groups[i], ta.group[i], max);
+	}
+	return 0;
+}
+
+static bool has_quotas(const struct broker_conf *conf)
+{
+	return conf->nquotas > 0 || conf->max_taps_default != CONF_UNLIMITED;
+}
+
+/*
+ * Count and creation happen under one lock, so two requests of one user
+ * can't both see room for the last tap; brokers that share the lock file
+ * (a listener's workers, inetd-mode instances) serialise here.
+ */
+static int make_tap(const struct broker_conf *conf, struct request *rq)
+{
+	char alias[CENSUS_ALIAS_MAX], why[sizeof(rq->reason)];
+	struct tap_owner me;
+	struct bridge br;
+	int lock = -1, r;
+
+	owner_of(conf, &rq->peer, &me);
+	if (census_alias_format(&me, alias, sizeof(alias)) < 0)
+		return refuse(rq, ENAMETOOLONG, "too many quota groups to record");
+	snprintf(why, sizeof(why), "%s", rq->reason);
+	r = bridge_lookup(rq->bridge, &br, rq->reason, sizeof(rq->reason));
+	if (r < 0)
+		goto fail;
+	if (has_quotas(conf)) {
+		lock = open(conf->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (lock < 0 || flock(lock, LOCK_EX) < 0) {
+			r = refuse(rq, errno, "cannot lock `%s': %s", conf->lock_path, strerror(errno));
+			goto out;
+		}
+		r = check_quota(conf, &me, rq);
+		if (r < 0)
+			goto out;
+	}
+	r = tap_create(&br, rq->vnet_hdr, alias, &rq->tap, rq->reason, sizeof(rq->reason));
 	if (r == 0)
-		r = tap_create(&br, rq->vnet_hdr, &rq->tap, rq->reason, sizeof(rq->reason));
+		snprintf(rq->reason, sizeof(rq->reason), "%s", why);
+fail:
 	if (r < 0)
 		rq->err = -r;
+out:
+	if (lock >= 0)
+		close(lock);
 	return r;
 }
 
-static void log_request(const struct request *rq)
+static void audit(const struct request *rq)
 {
 	char groups[512], bridge[4 * IFNAMSIZ + 1], reason[4 * PROTO_REASON_MAX + 1];
+	char exe[4 * sizeof(rq->policy.exe)], when[32];
 	const struct peer *p = &rq->peer;
+	const char *verdict = rq->err == 0 ? "grant" : rq->err == EACCES ? "deny" : "refuse";
+	time_t now = time(NULL);
+	struct tm tm;
 
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 	log_clean(bridge, sizeof(bridge), rq->bridge, rq->bridge_len);
+	log_clean(reason, sizeof(reason), rq->reason, strlen(rq->reason));
+	log_clean(exe, sizeof(exe), rq->policy.exe, strlen(rq->policy.exe));
 	if (!rq->have_peer) {
-		log_line("refuse peer=unknown reason=\"%s\"",
-			 log_clean(reason, sizeof(reason), rq->reason, strlen(rq->reason)));
+		log_line("time=%s verdict=refuse uid=? reason=\"%s\"", when, reason);
 		return;
 	}
 	peer_groups_str(p, groups, sizeof(groups));
-	if (rq->err == 0)
-		log_line("grant uid=%u gid=%u groups=%s pid=%d bridge=\"%s\" vnet_hdr=%d tap=%s ifindex=%u",
-			 p->uid, p->gid, groups, (int)p->pid, bridge, rq->tap.vnet_hdr,
-			 rq->tap.name, rq->tap.ifindex);
-	else
-		log_line("%s uid=%u gid=%u groups=%s pid=%d bridge=\"%s\" errno=%d reason=\"%s\"",
-			 rq->err == EACCES ? "deny" : "refuse", p->uid, p->gid, groups, (int)p->pid,
-			 bridge, rq->err,
-			 log_clean(reason, sizeof(reason), rq->reason, strlen(rq->reason)));
+	log_line("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" bridge=\"%s\" "
+		 "tap=%s ifindex=%u vnet_hdr=%d errno=%d reason=\"%s\"",
+		 when, verdict, p->uid, p->gid, groups, (int)p->pid, exe, bridge,
+		 rq->err ? "-" : rq->tap.name, rq->err ? 0 : rq->tap.ifindex,
+		 rq->err ? 0 : rq->tap.vnet_hdr, rq->err, reason);
 }
 
 static int reply(int sock, struct request *rq)
@@ -132,21 +256,25 @@ void serve(int sock, const struct broker_conf *conf)
 	struct request rq = { .tap.fd = -1 };
 	int r;
 
-	/* the whole request runs against one clock; SIGALRM ends a stalled worker */
-	alarm(conf->deadline_s);
+	/* the backstop: SIGALRM ends a worker stuck anywhere, and its tap with it */
+	alarm(conf->deadline_s + 2);
 	r = peer_get(sock, &rq.peer);
 	if (r < 0) {
 		refuse(&rq, -r, "cannot identify the caller: %s", strerror(-r));
 		goto out;
 	}
 	rq.have_peer = true;
-	if (read_request(sock, &rq) == 0 && decide(conf, &rq) == 0)
-		make_tap(&rq);
+	if (read_request(sock, conf, &rq) == 0 && decide(conf, &rq) == 0)
+		make_tap(conf, &rq);
 	r = reply(sock, &rq);
-	if (r < 0 && rq.err == 0)
+	if (r < 0 && rq.err == 0) {
+		/* the caller will never have it: close it now and say so */
+		close(rq.tap.fd);
+		rq.tap.fd = -1;
 		refuse(&rq, -r, "cannot send the tap to the caller: %s", strerror(-r));
+	}
 out:
-	log_request(&rq);
+	audit(&rq);
 	if (rq.tap.fd >= 0)
 		close(rq.tap.fd);
 	peer_free(&rq.peer);

@@ -66,7 +66,7 @@ BASE_TAPS=$(count_taps)
 REQS=0
 
 # one line per request: grant, deny (by the ACL) or refuse (failed after it)
-log_grep() { grep -E '^ontap-broker: (grant|deny|refuse) ' "$LOGF" || true; }
+log_grep() { grep -E '^ontap-broker: time=[^ ]+ verdict=(grant|deny|refuse) ' "$LOGF" || true; }
 log_lines() { log_grep | wc -l; }
 log_at_least() { [ "$(log_lines)" -ge "$1" ]; }
 uidof() { id -u "$1"; }
@@ -109,7 +109,7 @@ granted() {
 	check_eq "$label: helper silent on success" "" "$ERR"
 	tap=$(printf '%s\n' "$OUT" | sed -n 's/^tap=\([^ ]*\) .*/\1/p')
 	check_match "$label: broker logs the grant" \
-		"^ontap-broker: grant uid=$(uidof "$WHO") gid=$(id -g "$WHO") groups=[^ ]* pid=[0-9]+ bridge=\"?$br\"? (.* )?tap=\"?$tap\"? ifindex=[0-9]+" \
+		"^ontap-broker: time=[^ ]+ verdict=grant uid=$(uidof "$WHO") gid=$(id -g "$WHO") groups=[^ ]* pid=[0-9]+ (.* )?bridge=\"?$br\"? (.* )?tap=\"?$tap\"? ifindex=[0-9]+" \
 		"$LOGLINE"
 }
 
@@ -126,7 +126,7 @@ refused() {
 # or refuse (a failure after the ACL allowed it)
 broker_denied() {
 	check_match "$1: broker logs the refusal with a reason" \
-		"^ontap-broker: ${3:-deny} uid=$(uidof "$WHO") .*bridge=\"?$2\"? .*reason=\".+\"" "$LOGLINE"
+		"^ontap-broker: time=[^ ]+ verdict=${3:-deny} uid=$(uidof "$WHO") .*bridge=\"?$2\"? .*reason=\".+\"" "$LOGLINE"
 }
 
 log "grants: qemu's argv, tap as the kernel sees it"

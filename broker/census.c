@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/if_link.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+
+#include "census.h"
+#include "rtnl.h"
+
+/* "ontap/1 uid=U gid=G pid=P since=T groups=G1,G2" */
+#define ALIAS_TAG "ontap/1 "
+
+int census_alias_format(const struct tap_owner *o, char *buf, size_t cap)
+{
+	size_t off;
+	int n = snprintf(buf, cap, ALIAS_TAG "uid=%u gid=%u pid=%d since=%" PRId64 " groups=",
+			 o->uid, o->gid, o->pid, o->since);
+
+	if (n < 0 || (size_t)n >= cap || o->ngroups > CENSUS_MAX_GROUPS)
+		return -ENAMETOOLONG;
+	off = (size_t)n;
+	for (unsigned i = 0; i < o->ngroups; i++) {
+		n = snprintf(buf + off, cap - off, "%s%u", i ? "," : "", o->groups[i]);
+		if (n < 0 || (size_t)n >= cap - off)
+			return -ENAMETOOLONG;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* a decimal number of at most 19 digits at *p, advancing *p */
+static int num(const char **p, const char *end, int64_t max, int64_t *out)
+{
+	int64_t v = 0;
+	const char *s = *p;
+
+	if (s == end || *s < '0' || *s > '9')
+		return -EINVAL;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		if (s - *p >= 19)
+			return -EINVAL;
+		v = v * 10 + (*s - '0');
+	}
+	if (v > max)
+		return -EINVAL;
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+static int field(const char **p, const char *end, const char *key, int64_t max, int64_t *out)
+{
+	size_t k = strlen(key);
+
+	if ((size_t)(end - *p) < k || memcmp(*p, key, k))
+		return -EINVAL;
+	*p += k;
+	if (num(p, end, max, out) < 0)
+		return -EINVAL;
+	if (*p < end && **p == ' ')
+		(*p)++;
+	return 0;
+}
+
+int census_alias_parse(const char *buf, size_t len, struct tap_owner *o)
+{
+	const char *p = buf, *end = buf + len;
+	int64_t uid, gid, pid, since, g;
+
+	memset(o, 0, sizeof(*o));
+	if (len < sizeof(ALIAS_TAG) - 1 || memcmp(buf, ALIAS_TAG, sizeof(ALIAS_TAG) - 1))
+		return -ENOENT;
+	p += sizeof(ALIAS_TAG) - 1;
+	if (field(&p, end, "uid=", UINT32_MAX, &uid) || field(&p, end, "gid=", UINT32_MAX, &gid) ||
+	    field(&p, end, "pid=", INT32_MAX, &pid) || field(&p, end, "since=", INT64_MAX, &since))
+		return -EINVAL;
+	if ((size_t)(end - p) < 7 || memcmp(p, "groups=", 7))
+		return -EINVAL;
+	p += 7;
+	while (p < end) {
+		if (o->ngroups == CENSUS_MAX_GROUPS || num(&p, end, UINT32_MAX, &g) < 0)
+			return -EINVAL;
+		o->groups[o->ngroups++] = (unsigned)g;
+		if (p < end && *p++ != ',')
+			return -EINVAL;
+		if (p == end && p[-1] == ',')
+			return -EINVAL;
+	}
+	o->uid = (unsigned)uid;
+	o->gid = (unsigned)gid;
+	o->pid = (int)pid;
+	o->since = since;
+	return 0;
+}
+
+struct walk {
+	int (*fn)(const struct tap_entry *t, void *ctx);
+	void *ctx;
+	int ret;
+	struct tap_entry t;
+	bool is_tun, has_alias;
+};
+
+static int tun_data_cb(const struct nlattr *a, void *data)
+{
+	struct walk *w = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_TUN_PERSIST:
+		if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0)
+			w->t.persist = mnl_attr_get_u8(a);
+		break;
+	case IFLA_TUN_NUM_QUEUES:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+			w->t.queues = mnl_attr_get_u32(a);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int linkinfo_cb(const struct nlattr *a, void *data)
+{
+	struct walk *w = data;
+
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0)
+		w->is_tun = !strcmp(mnl_attr_get_str(a), "tun");
+	else if (mnl_attr_get_type(a) == IFLA_INFO_DATA && mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
+		mnl_attr_parse_nested(a, tun_data_cb, w);
+	return MNL_CB_OK;
+}
+
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	struct walk *w = data;
+	size_t n;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_IFNAME:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+			snprintf(w->t.name, sizeof(w->t.name), "%s", mnl_attr_get_str(a));
+		break;
+	case IFLA_MASTER:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+			w->t.master = mnl_attr_get_u32(a);
+		break;
+	case IFLA_IFALIAS:
+		n = strnlen(mnl_attr_get_str(a), mnl_attr_get_payload_len(a));
+		w->has_alias = census_alias_parse(mnl_attr_get_str(a), n, &w->t.owner) == 0;
+		break;
+	case IFLA_LINKINFO:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
+			mnl_attr_parse_nested(a, linkinfo_cb, w);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct walk *w = data;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
+		return MNL_CB_OK;
+	memset(&w->t, 0, sizeof(w->t));
+	w->is_tun = w->has_alias = false;
+	w->t.ifindex = (unsigned)ifi->ifi_index;
+	mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, w);
+	/* keep reading to the end of the dump even once fn has said stop */
+	if (w->is_tun && w->has_alias && w->ret == 0)
+		w->ret = w->fn(&w->t, w->ctx);
+	return MNL_CB_OK;
+}
+
+int census_walk(int (*fn)(const struct tap_entry *t, void *ctx), void *ctx)
+{
+	char buf[RTNL_REQ_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nlh = rtnl_link_msg(buf, RTM_GETLINK, NLM_F_DUMP, 0);
+	struct walk *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->fn = fn;
+	w->ctx = ctx;
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	r = rtnl_once(nlh, dump_cb, w, NULL);
+	if (r == 0)
+		r = w->ret;
+	free(w);
+	return r;
+}
+
+int census_delete(unsigned ifindex)
+{
+	char buf[RTNL_REQ_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+
+	return rtnl_once(rtnl_link_msg(buf, RTM_DELLINK, NLM_F_ACK, ifindex), NULL, NULL, NULL);
+}

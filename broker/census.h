@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Which taps ontap made, counted from the kernel.  Each tap carries its
+ * attribution in its interface alias (IFLA_IFALIAS), which only
+ * CAP_NET_ADMIN can change: the fd holder may make the tap persistent or
+ * give it another owner (TUNSETPERSIST, TUNSETOWNER need no capability), but
+ * it stays counted against whoever asked for it, across broker restarts.
+ */
+#ifndef ONTAP_CENSUS_H
+#define ONTAP_CENSUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#define CENSUS_MAX_GROUPS 16
+#define CENSUS_ALIAS_MAX  256   /* IFALIASZ */
+
+struct tap_owner {
+	unsigned uid, gid;
+	int pid;
+	int64_t since;               /* seconds since the epoch */
+	unsigned ngroups;            /* quota groups the requester was in */
+	unsigned groups[CENSUS_MAX_GROUPS];
+};
+
+struct tap_entry {
+	char name[IFNAMSIZ];
+	unsigned ifindex;
+	unsigned master;             /* ifindex of its bridge, 0 if none */
+	bool persist;
+	unsigned queues;             /* attached fds; 0: nobody holds it */
+	struct tap_owner owner;
+};
+
+/* Pure: the alias text for an owner, and back.  0 or -errno. */
+int census_alias_format(const struct tap_owner *o, char *buf, size_t cap);
+int census_alias_parse(const char *buf, size_t len, struct tap_owner *o);
+
+/*
+ * Calls fn for every tap ontap made in this network namespace (one
+ * RTM_GETLINK dump).  0, -errno, or fn's first non-zero return.
+ */
+int census_walk(int (*fn)(const struct tap_entry *t, void *ctx), void *ctx);
+
+/* Removes a tap (RTM_DELLINK): 0 or -errno. */
+int census_delete(unsigned ifindex);
+
+#endif
