@@ -106,11 +106,14 @@ cli:
 		snprintf(err, errlen, "socket path `%s' is too long", o.socket);
 		return -ENAMETOOLONG;
 	}
-	if (o.acl)
-		snprintf(c->acl_path, sizeof(c->acl_path), "%s", o.acl);
+	if (o.acl && snprintf(c->acl_path, sizeof(c->acl_path), "%s", o.acl) >=
+			(int)sizeof(c->acl_path)) {
+		snprintf(err, errlen, "acl path is too long");
+		return -ENAMETOOLONG;
+	}
 	if (c->acl_path[0] != '/') {
 		/* the ACL is read by a child in the requester's identity: no cwd games */
-		snprintf(err, errlen, "acl `%s': must be an absolute path", c->acl_path);
+		snprintf(err, errlen, "acl `%.256s': must be an absolute path", c->acl_path);
 		return -EINVAL;
 	}
 	return 0;
