@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ struct opts {
 	mode_t socket_mode;
 	gid_t socket_group;
 	bool daemon;
+	bool activated;     /* the socket came from systemd (LISTEN_FDS) */
 	int ready_fd;
 };
 
@@ -137,7 +139,7 @@ static void reload(struct broker_conf *c)
 		log_line("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
-	if (strcmp(fresh.socket_path, c->socket_path))
+	if (!o.activated && strcmp(fresh.socket_path, c->socket_path))
 		log_line("reload: a new socket path takes a restart; keeping %s", c->socket_path);
 	memcpy(fresh.socket_path, c->socket_path, sizeof(fresh.socket_path));
 	*c = fresh;
@@ -336,6 +338,31 @@ static int list_taps(void)
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/*
+ * With quotas, every request takes the lock file; find out now, not at the
+ * first request, that it cannot be made.
+ */
+static void check_lock(const struct broker_conf *c)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int fd;
+
+	if (c->nquotas == 0 && c->max_taps_default == CONF_UNLIMITED)
+		return;
+	snprintf(dir, sizeof(dir), "%s", c->lock_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			die("cannot create directory `%s' for the lock file: %s", dir, strerror(errno));
+	}
+	fd = open(c->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		die("cannot open lock file `%s': %s", c->lock_path, strerror(errno));
+	close(fd);
+}
+
 static void serve_stdin(struct broker_conf *c)
 {
 	int domain = 0, type = 0;
@@ -365,12 +392,16 @@ int main(int argc, char *argv[])
 	if (o.mode == MODE_CHECK)
 		return check_files(&conf);
 	apply_logging(&conf);
+	check_lock(&conf);
 	if (o.mode == MODE_INETD) {
 		serve_stdin(&conf);
 		return EXIT_SUCCESS;
 	}
 	lsock = listen_activated();
-	if (lsock < 0)
+	o.activated = lsock >= 0;
+	if (o.activated)
+		snprintf(conf.socket_path, sizeof(conf.socket_path), "(socket activation, fd %d)", lsock);
+	else
 		lsock = listen_socket(conf.socket_path, o.socket_mode, o.socket_group);
 	if (o.daemon)
 		daemonize(o.pidfile);
@@ -380,7 +411,7 @@ int main(int argc, char *argv[])
 	log_line("listening on %s, acl %s", conf.socket_path, conf.acl_path);
 	notify_ready();
 	listen_loop(lsock, &conf, reload);
-	if (lsock != 3)
+	if (!o.activated)
 		unlink(conf.socket_path);
 	if (o.pidfile)
 		unlink(o.pidfile);
