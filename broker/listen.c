@@ -207,11 +207,13 @@ static unsigned in_flight(const struct listener *l, uid_t uid)
 static void turn_away(int c, uid_t uid, unsigned max)
 {
 	struct proto_msg msg = { .type = PROTO_REFUSE, .refuse.err = EAGAIN };
+	char when[32];
 
 	snprintf(msg.refuse.reason, sizeof(msg.refuse.reason),
 		 "too many requests in flight for uid %u (at most %u)", (unsigned)uid, max);
 	wire_send(c, &msg, -1);
-	log_line("verdict=refuse uid=%u reason=\"%s\"", (unsigned)uid, msg.refuse.reason);
+	log_line("time=%s verdict=refuse uid=%u errno=%d reason=\"%s\"", log_time(when),
+		 (unsigned)uid, EAGAIN, msg.refuse.reason);
 }
 
 static void spawn(struct listener *l, int c, uid_t uid)

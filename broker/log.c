@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -75,7 +76,7 @@ const char *log_clean(char *out, size_t cap, const char *in, size_t len)
 	for (size_t i = 0; i < len && o + 5 <= cap; i++) {
 		unsigned char c = (unsigned char)in[i];
 
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+		if (c >= 0x20 && c < 0x7f && c != '"') {
 			out[o++] = (char)c;
 			continue;
 		}
@@ -86,5 +87,15 @@ const char *log_clean(char *out, size_t cap, const char *in, size_t len)
 	}
 	if (cap)
 		out[o < cap ? o : cap - 1] = '\0';
+	return out;
+}
+
+const char *log_time(char out[32])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm)))
+		out[0] = '\0';
 	return out;
 }

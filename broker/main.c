@@ -306,7 +306,11 @@ static int check_files(const struct broker_conf *c)
 		fprintf(stderr, "ontap-broker: %s\n", res.msg);
 		return EXIT_FAILURE;
 	}
-	printf("%s: ok\n%s: ok\n", o.config, c->acl_path);
+	if (access(o.config, F_OK) == 0)
+		printf("%s: ok\n", o.config);
+	else
+		printf("%s: absent, every setting has its default\n", o.config);
+	printf("%s: ok\n", c->acl_path);
 	return EXIT_SUCCESS;
 }
 
@@ -403,11 +407,12 @@ int main(int argc, char *argv[])
 		snprintf(conf.socket_path, sizeof(conf.socket_path), "(socket activation, fd %d)", lsock);
 	else
 		lsock = listen_socket(conf.socket_path, o.socket_mode, o.socket_group);
+	/* before --daemon says we are up: a missing capability is a failed start */
+	caps_restrict();
 	if (o.daemon)
 		daemonize(o.pidfile);
 	else if (o.pidfile)
 		write_pidfile(o.pidfile);
-	caps_restrict();
 	log_line("listening on %s, acl %s", conf.socket_path, conf.acl_path);
 	notify_ready();
 	listen_loop(lsock, &conf, reload);

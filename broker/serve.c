@@ -215,10 +215,8 @@ static void audit(const struct request *rq)
 	char exe[4 * sizeof(rq->policy.exe)], when[32];
 	const struct peer *p = &rq->peer;
 	const char *verdict = rq->err == 0 ? "grant" : rq->err == EACCES ? "deny" : "refuse";
-	time_t now = time(NULL);
-	struct tm tm;
 
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	log_time(when);
 	log_clean(bridge, sizeof(bridge), rq->bridge, rq->bridge_len);
 	log_clean(reason, sizeof(reason), rq->reason, strlen(rq->reason));
 	log_clean(exe, sizeof(exe), rq->policy.exe, strlen(rq->policy.exe));

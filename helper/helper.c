@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "ifname.h"
 #include "wire.h"
 
 /* the broker answers within its own deadline; this only bounds a wedged one */
@@ -175,6 +176,9 @@ int main(int argc, char *argv[])
 	case ARGS_RUN:
 		break;
 	}
+	/* the broker would refuse it too; say what is wrong before asking */
+	if (!ifname_valid(a.bridge, strlen(a.bridge)))
+		fail("invalid bridge name `%s'", a.bridge);
 	check_caller_fd(a.fd);
 	tapfd = ask_broker(&a, tap);
 	relay(a.fd, tapfd);
