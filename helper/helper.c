@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -24,6 +25,26 @@
 
 static const char *prog = "ontap-helper";
 
+/*
+ * libvirt reads our stderr in one thread and builds its error as soon as
+ * another sees the socket close: if we exit at once, the message may be
+ * lost.  When stderr is a pipe, give the reader a moment (bounded) to
+ * drain it before the exit closes the socket.
+ */
+static void drain_stderr(void)
+{
+	struct stat st;
+	int unread;
+
+	if (fstat(STDERR_FILENO, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;
+	for (int i = 0; i < 50; i++) {
+		if (ioctl(STDERR_FILENO, FIONREAD, &unread) < 0 || unread == 0)
+			return;
+		usleep(10 * 1000);
+	}
+}
+
 static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -33,6 +54,7 @@ static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	drain_stderr();
 	exit(EXIT_FAILURE);
 }
 
@@ -168,6 +190,7 @@ int main(int argc, char *argv[])
 		return EXIT_SUCCESS;
 	case ARGS_USAGE:
 		usage(stderr);
+		drain_stderr();
 		return EXIT_FAILURE;
 	case ARGS_TOO_LONG:
 		fail("name `%s' too long: %zu", a.bad, strlen(a.bad));
