@@ -17,15 +17,20 @@ static const struct {
 
 #define NNEEDED (sizeof(needed) / sizeof(needed[0]))
 
-void caps_restrict(void)
+void caps_check(void)
 {
-	capng_select_t what = CAPNG_SELECT_CAPS;
-
 	capng_get_caps_process();
 	for (unsigned i = 0; i < NNEEDED; i++)
 		if (!capng_have_capability(CAPNG_PERMITTED, (unsigned)needed[i].cap))
 			die("missing capability %s, needed %s: run as root or grant it",
 			    needed[i].name, needed[i].why);
+}
+
+void caps_restrict(void)
+{
+	capng_select_t what = CAPNG_SELECT_CAPS;
+
+	caps_check();
 	/* the bounding set can only shrink with CAP_SETPCAP; a supervisor may have done it */
 	if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP))
 		what = CAPNG_SELECT_BOTH;

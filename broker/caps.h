@@ -10,6 +10,9 @@
  */
 void caps_restrict(void);
 
+/* Only the check: exits with a message if a needed capability is missing. */
+void caps_check(void);
+
 /* A worker past its ACL check needs CAP_NET_ADMIN alone: drops the rest. */
 int caps_drop_identity(void);
 

@@ -114,10 +114,6 @@ static int tun_data_cb(const struct nlattr *a, void *data)
 		if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0)
 			w->t.persist = mnl_attr_get_u8(a);
 		break;
-	case IFLA_TUN_NUM_QUEUES:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
-			w->t.queues = mnl_attr_get_u32(a);
-		break;
 	}
 	return MNL_CB_OK;
 }
@@ -142,6 +138,16 @@ static int attr_cb(const struct nlattr *a, void *data)
 	case IFLA_IFNAME:
 		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
 			snprintf(w->t.name, sizeof(w->t.name), "%s", mnl_attr_get_str(a));
+		break;
+	case IFLA_CARRIER:
+		/*
+		 * tun turns carrier on when an fd attaches and off when the last
+		 * one goes; IFLA_TUN_NUM_QUEUES is only reported for multi-queue
+		 * taps.  A holder may drop carrier itself (TUNSETCARRIER): that only
+		 * ever exposes its own persistent tap to the reaper.
+		 */
+		if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0)
+			w->t.attached = mnl_attr_get_u8(a);
 		break;
 	case IFLA_MASTER:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)

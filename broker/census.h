@@ -30,7 +30,7 @@ struct tap_entry {
 	unsigned ifindex;
 	unsigned master;             /* ifindex of its bridge, 0 if none */
 	bool persist;
-	unsigned queues;             /* attached fds; 0: nobody holds it */
+	bool attached;               /* some process holds an fd of it */
 	struct tap_owner owner;
 };
 

@@ -262,7 +262,7 @@ static int reap_cb(const struct tap_entry *t, void *ctx)
 {
 	(void)ctx;
 	/* persistent and nobody holds an fd: nobody can use it but its owner, later */
-	if (!t->persist || t->queues > 0)
+	if (!t->persist || t->attached)
 		return 0;
 	int r = census_delete(t->ifindex);
 	log_line("orphan tap=%s ifindex=%u uid=%u pid=%d since=%lld: %s", t->name, t->ifindex,

@@ -129,13 +129,15 @@ static void apply_logging(const struct broker_conf *c)
 		log_to_stderr();
 }
 
+static int check_lock(const struct broker_conf *c, char *err, size_t errlen);
+
 /* SIGHUP: the new file wholly, or the old configuration untouched. */
 static void reload(struct broker_conf *c)
 {
 	static struct broker_conf fresh;
 	char err[512];
 
-	if (load_conf(&fresh, err, sizeof(err)) < 0) {
+	if (load_conf(&fresh, err, sizeof(err)) < 0 || check_lock(&fresh, err, sizeof(err)) < 0) {
 		log_line("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
@@ -327,7 +329,7 @@ static int list_cb(const struct tap_entry *t, void *ctx)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&since, &tm));
 	printf("%-15s %-15s %-12s %7d  %s  %s%s\n", t->name, br,
 	       pw ? pw->pw_name : "?", t->owner.pid, when,
-	       t->queues ? "attached" : "detached", t->persist ? ",persistent" : "");
+	       t->attached ? "attached" : "detached", t->persist ? ",persistent" : "");
 	return 0;
 }
 
@@ -346,25 +348,31 @@ static int list_taps(void)
  * With quotas, every request takes the lock file; find out now, not at the
  * first request, that it cannot be made.
  */
-static void check_lock(const struct broker_conf *c)
+static int check_lock(const struct broker_conf *c, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	char *slash;
 	int fd;
 
 	if (c->nquotas == 0 && c->max_taps_default == CONF_UNLIMITED)
-		return;
+		return 0;
 	snprintf(dir, sizeof(dir), "%s", c->lock_path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			die("cannot create directory `%s' for the lock file: %s", dir, strerror(errno));
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create directory `%.256s' for the lock file: %s",
+				 dir, strerror(errno));
+			return -1;
+		}
 	}
 	fd = open(c->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		die("cannot open lock file `%s': %s", c->lock_path, strerror(errno));
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open lock file `%.256s': %s", c->lock_path, strerror(errno));
+		return -1;
+	}
 	close(fd);
+	return 0;
 }
 
 static void serve_stdin(struct broker_conf *c)
@@ -396,11 +404,14 @@ int main(int argc, char *argv[])
 	if (o.mode == MODE_CHECK)
 		return check_files(&conf);
 	apply_logging(&conf);
-	check_lock(&conf);
+	if (check_lock(&conf, err, sizeof(err)) < 0)
+		die("%s", err);
 	if (o.mode == MODE_INETD) {
 		serve_stdin(&conf);
 		return EXIT_SUCCESS;
 	}
+	/* refuse to start before leaving a socket file behind */
+	caps_check();
 	lsock = listen_activated();
 	o.activated = lsock >= 0;
 	if (o.activated)

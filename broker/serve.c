@@ -28,6 +28,7 @@ struct request {
 	size_t bridge_len;
 	struct policy_answer policy;
 	struct tap tap;
+	bool denied;               /* by the ACL (or its failing closed); else a refusal */
 	int err;                   /* 0: granted */
 	char reason[PROTO_REASON_MAX + 1];
 };
@@ -87,8 +88,11 @@ static int decide(const struct broker_conf *conf, struct request *rq)
 			return refuse(rq, EPERM, "cannot drop CAP_SETUID/CAP_SETGID");
 		return 0;
 	case ACL_DENY:
+		rq->denied = true;
 		return refuse(rq, EACCES, "%s", res->msg);
 	default:
+		/* the policy could not be read: it failed closed, a denial all the same */
+		rq->denied = true;
 		return refuse(rq, res->err ? res->err : EINVAL, "%s", res->msg);
 	}
 }
@@ -190,7 +194,9 @@ static int make_tap(const struct broker_conf *conf, struct request *rq)
 	if (has_quotas(conf)) {
 		lock = open(conf->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-			r = refuse(rq, errno, "cannot lock `%s': %s", conf->lock_path, strerror(errno));
+			/* the path is the admin's business, not the client's */
+			log_line("cannot lock `%s': %s", conf->lock_path, strerror(errno));
+			r = refuse(rq, errno, "cannot count taps: the broker's quota lock failed");
 			goto out;
 		}
 		r = check_quota(conf, &me, rq);
@@ -214,7 +220,7 @@ static void audit(const struct request *rq)
 	char groups[512], bridge[4 * IFNAMSIZ + 1], reason[4 * PROTO_REASON_MAX + 1];
 	char exe[4 * sizeof(rq->policy.exe)], when[32];
 	const struct peer *p = &rq->peer;
-	const char *verdict = rq->err == 0 ? "grant" : rq->err == EACCES ? "deny" : "refuse";
+	const char *verdict = rq->err == 0 ? "grant" : rq->denied ? "deny" : "refuse";
 
 	log_time(when);
 	log_clean(bridge, sizeof(bridge), rq->bridge, rq->bridge_len);

@@ -112,14 +112,18 @@ static int connect_broker(void)
 static int ask_broker(const struct args *a, char tap[IFNAMSIZ])
 {
 	struct proto_msg msg = { .type = PROTO_REQUEST };
-	int s = connect_broker(), fd, r;
+	int s = connect_broker(), fd, r, sent;
 
 	msg.link.flags = a->use_vnet ? PROTO_F_VNET_HDR : 0;
 	memcpy(msg.link.name, a->bridge, sizeof(msg.link.name));
 	r = wire_send(s, &msg, -1);
-	if (r < 0)
+	/* the broker may have refused and closed before reading: its answer is queued */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		fail("cannot send the request to ontap-broker: %s", strerror(-r));
+	sent = r;
 	r = wire_recv(s, &msg, &fd);
+	if (r < 0 && sent < 0)
+		fail("cannot send the request to ontap-broker: %s", strerror(-sent));
 	if (r == -EAGAIN)
 		fail("ontap-broker did not answer within %d s", REPLY_TIMEOUT_S);
 	if (r == -ECONNRESET)

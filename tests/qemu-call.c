@@ -3,7 +3,8 @@
  * qemu-call: runs a bridge helper the way its callers do (qemu-contract.md
  * section 1), then reports the tap it got as the kernel sees it.
  *
- *   qemu-call [--libvirt] [--no-vnet] [--hold SECONDS] HELPER BRIDGE
+ *   qemu-call [--libvirt] [--no-vnet] [--hold SECONDS] [--persist] [--owner UID]
+ *             HELPER BRIDGE
  *
  * Default: qemu's way (socketpair, fork, close all fds but 0-2 and the
  * child's end, SIGCHLD blocked, SIGPIPE ignored, "--use-vnet --fd=N --br=B",
@@ -13,6 +14,10 @@
  * Success: one line on stdout, the fd held for --hold SECONDS (-1: until a
  * line or EOF on stdin), exit 0.  Failure: exit 1.  The helper's exit
  * status is always reported on stderr as "helper exit=N".
+ *
+ * --persist and --owner UID do to the received tap what any holder of its
+ * fd may, with no capability: TUNSETPERSIST (the tap outlives the fd) and
+ * TUNSETOWNER, before the line is printed (so the line says they are done).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +27,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +41,13 @@
 /* longer arguments are refused, never truncated */
 #define BRIDGE_MAX 200
 
-static bool libvirt, vnet = true;
+static bool libvirt, vnet = true, persist;
+static long owner = -1;
 
 static void usage(void)
 {
-	fprintf(stderr, "Usage: qemu-call [--libvirt] [--no-vnet] [--hold SECONDS] HELPER BRIDGE\n");
+	fprintf(stderr, "Usage: qemu-call [--libvirt] [--no-vnet] [--hold SECONDS] [--persist]\n"
+			"                 [--owner UID] HELPER BRIDGE\n");
 	exit(2);
 }
 
@@ -202,6 +210,32 @@ static void hold(long seconds)
 		(void)!read(0, buf, sizeof(buf));
 }
 
+/* What the fd holder may do to the tap without any capability. */
+static int adopt(int tapfd)
+{
+	if (persist && ioctl(tapfd, TUNSETPERSIST, 1L) < 0) {
+		fprintf(stderr, "qemu-call: TUNSETPERSIST: %s\n", strerror(errno));
+		return -1;
+	}
+	if (owner >= 0 && ioctl(tapfd, TUNSETOWNER, owner) < 0) {
+		fprintf(stderr, "qemu-call: TUNSETOWNER %ld: %s\n", owner, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static long parse_owner(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v >= (long)UINT32_MAX)
+		usage();
+	return v;
+}
+
 static long parse_hold(const char *s)
 {
 	char *end;
@@ -229,6 +263,10 @@ int main(int argc, char *argv[])
 			vnet = false;
 		else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
 			hold_s = parse_hold(argv[++i]);
+		else if (!strcmp(argv[i], "--persist"))
+			persist = true;
+		else if (!strcmp(argv[i], "--owner") && i + 1 < argc)
+			owner = parse_owner(argv[++i]);
 		else
 			usage();
 	}
@@ -274,7 +312,7 @@ int main(int argc, char *argv[])
 			close(fd);
 		return 1;
 	}
-	if (describe(fd) < 0) {
+	if (adopt(fd) < 0 || describe(fd) < 0) {
 		close(fd);
 		return 1;
 	}
