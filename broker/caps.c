@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <cap-ng.h>
 #include <linux/capability.h>
 
@@ -47,11 +51,40 @@ void caps_restrict(void)
 			die("capability %s lost while dropping the others", needed[i].name);
 }
 
+/*
+ * Raw capget/capset on the request path: libcap-ng resets its state in a
+ * forked child and would parse /proc twice to rebuild it.
+ */
+static int caps_get(struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3])
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+	return syscall(SYS_capget, &hdr, data) < 0 ? -errno : 0;
+}
+
 int caps_drop_identity(void)
 {
-	capng_get_caps_process();
-	if (capng_updatev(CAPNG_DROP, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SETUID, CAP_SETGID, -1) < 0 ||
-	    capng_apply(CAPNG_SELECT_CAPS) < 0)
-		return -EPERM;
-	return 0;
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	uint32_t drop = 1u << CAP_SETUID | 1u << CAP_SETGID;   /* both in word 0 */
+	int r = caps_get(data);
+
+	if (r < 0)
+		return r;
+	data[0].effective &= ~drop;
+	data[0].permitted &= ~drop;
+	data[0].inheritable &= ~drop;
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+bool caps_none(void)
+{
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (caps_get(data) < 0)
+		return false;
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (data[i].effective || data[i].permitted || data[i].inheritable)
+			return false;
+	return true;
 }

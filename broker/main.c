@@ -397,6 +397,8 @@ int main(int argc, char *argv[])
 	int lsock;
 
 	parse_opts(argc, argv);
+	/* strftime() would read /etc/localtime in every worker; once, here */
+	tzset();
 	if (o.mode == MODE_LIST)
 		return list_taps();
 	if (load_conf(&conf, err, sizeof(err)) < 0)

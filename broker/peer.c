@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <cap-ng.h>
 
+#include "caps.h"
 #include "peer.h"
 
 static int peer_groups(int sock, struct peer *p)
@@ -97,8 +98,7 @@ int peer_become(const struct peer *p)
 	if (r != p->uid || e != p->uid || s != p->uid ||
 	    rg != p->gid || eg != p->gid || sg != p->gid)
 		return -EPERM;
-	capng_get_caps_process();
-	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+	if (!caps_none())
 		return -EPERM;
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -138,14 +139,33 @@ int rtnl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *da
 	return r < 0 ? -errno : 0;
 }
 
+/*
+ * One socket per process, opened on first use: a request looks the bridge
+ * up, sets the tap up and may count taps, all on it.  Keyed by pid, so a
+ * child never talks on its parent's socket (their replies would mix).
+ */
+int rtnl_shared(struct mnl_socket **nl)
+{
+	static struct mnl_socket *sock;
+	static pid_t owner;
+	int r;
+
+	if (sock && owner == getpid()) {
+		*nl = sock;
+		return 0;
+	}
+	r = rtnl_open(nl);
+	if (r < 0)
+		return r;
+	sock = *nl;
+	owner = getpid();
+	return 0;
+}
+
 int rtnl_once(struct nlmsghdr *nlh, mnl_cb_t cb, void *data, char *ext)
 {
 	struct mnl_socket *nl;
-	int r = rtnl_open(&nl);
+	int r = rtnl_shared(&nl);
 
-	if (r < 0)
-		return r;
-	r = rtnl_talk(nl, nlh, cb, data, ext);
-	mnl_socket_close(nl);
-	return r;
+	return r < 0 ? r : rtnl_talk(nl, nlh, cb, data, ext);
 }

@@ -22,7 +22,10 @@ struct nlmsghdr *rtnl_link_msg(char *buf, uint16_t type, uint16_t flags, unsigne
  */
 int rtnl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, char *ext);
 
-/* Both: open, talk once, close. */
+/* This process's own rtnetlink socket, opened on first use and kept. */
+int rtnl_shared(struct mnl_socket **nl);
+
+/* rtnl_talk() on the shared socket. */
 int rtnl_once(struct nlmsghdr *nlh, mnl_cb_t cb, void *data, char *ext);
 
 #endif

@@ -164,7 +164,7 @@ static int tap_setup(const struct bridge *br, struct tap *t, const char *alias,
 		snprintf(err, errlen, "failed to get MAC address of device `%s': %s", t->name, strerror(-r));
 		return r;
 	}
-	r = rtnl_open(&nl);
+	r = rtnl_shared(&nl);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot open rtnetlink: %s", strerror(-r));
 		return r;
@@ -173,15 +173,13 @@ static int tap_setup(const struct bridge *br, struct tap *t, const char *alias,
 	if (ioctl(mnl_socket_get_fd(nl), SIOCGIFINDEX, &ifr) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "failed to get index of device `%s': %s", t->name, strerror(-r));
-		goto out;
+		return r;
 	}
 	t->ifindex = (unsigned)ifr.ifr_ifindex;
 	r = attach(nl, br, t, mac, alias, ext);
 	if (r < 0)
 		snprintf(err, errlen, "failed to add interface `%s' to bridge `%s' (mtu %u, up): %s%s",
 			 t->name, br->name, br->mtu, strerror(-r), ext);
-out:
-	mnl_socket_close(nl);
 	return r;
 }
 
