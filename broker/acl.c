@@ -56,6 +56,7 @@ struct acl_ctx {
 	enum acl_semantics semantics;
 	struct acl_result *res;
 	struct acl_hit allow, deny; /* deny-wins: first match; last-match: latest */
+	unsigned includes;          /* include lines followed so far */
 	bool last_allows;           /* last-match: the latest matching rule allows */
 };
 
@@ -164,7 +165,7 @@ static void fail_at(struct acl_ctx *c, const struct acl_frame *fr, int err,
 	mb_init(mb, c->res->msg, sizeof(c->res->msg));
 	/* the user must learn that the request failed, not only where the file is wrong */
 	mb_printf(mb, fr->depth == 0 ? "failed to parse default acl file `"
-				     : "refused: error in a file included by `");
+				     : "refused: error in an acl file included by `");
 	mb_str(mb, c->main_path);
 	mb_printf(mb, "': ");
 	mb_str(mb, fr->path);
@@ -302,7 +303,7 @@ static int include_file(struct acl_ctx *c, const struct acl_frame *fr, const cha
 	if (r < 0) {
 		fail_at(c, fr, -r, &mb);
 		mb_printf(&mb, "include `");
-		mb_str(&mb, path);
+		mb_quote(&mb, path, strlen(path));
 		mb_printf(&mb, "': %s", strerror(-r));
 		return r;
 	}
@@ -336,6 +337,12 @@ static int do_include(struct acl_ctx *c, const struct acl_frame *fr, const struc
 	if (fr->depth >= ACL_MAX_DEPTH) {
 		fail_at(c, fr, ELOOP, &mb);
 		mb_printf(&mb, "includes nested deeper than %d", ACL_MAX_DEPTH);
+		return -ELOOP;
+	}
+	/* depth alone still allows fan-out**8 files: bound the whole walk too */
+	if (++c->includes > ACL_MAX_INCLUDES) {
+		fail_at(c, fr, ELOOP, &mb);
+		mb_printf(&mb, "more than %d includes in all", ACL_MAX_INCLUDES);
 		return -ELOOP;
 	}
 	r = resolve_include(fr->path, l->arg, l->arg_len, &path);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #define ACL_MAX_DEPTH 8            /* includes below the main file */
+#define ACL_MAX_INCLUDES 256       /* include lines followed in one check */
 #define ACL_FILE_MAX  (1u << 20)   /* bytes in one file */
 #define ACL_MSG_MAX   512
 

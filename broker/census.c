@@ -32,7 +32,7 @@ int census_alias_format(const struct tap_owner *o, char *buf, size_t cap)
 	return 0;
 }
 
-/* a decimal number of at most 19 digits at *p, advancing *p */
+/* a decimal number in [0, max] at *p, advancing *p */
 static int num(const char **p, const char *end, int64_t max, int64_t *out)
 {
 	int64_t v = 0;
@@ -41,12 +41,13 @@ static int num(const char **p, const char *end, int64_t max, int64_t *out)
 	if (s == end || *s < '0' || *s > '9')
 		return -EINVAL;
 	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		if (s - *p >= 19)
+		int d = *s - '0';
+
+		/* checked before the multiplication: no signed overflow, ever */
+		if (v > (max - d) / 10)
 			return -EINVAL;
-		v = v * 10 + (*s - '0');
+		v = v * 10 + d;
 	}
-	if (v > max)
-		return -EINVAL;
 	*p = s;
 	*out = v;
 	return 0;

@@ -24,10 +24,12 @@
 struct worker {
 	pid_t pid;
 	uid_t uid;
+	bool answered;       /* no longer counts against its uid */
 };
 
 struct listener {
 	int lsock;
+	int done[2];         /* workers write their pid here once they have answered */
 	struct broker_conf *conf;
 	sigset_t waitmask;
 	unsigned n;
@@ -194,12 +196,23 @@ static void reap(struct listener *l, bool block)
 		reaped(l, pid, status);
 }
 
-static unsigned in_flight(const struct listener *l, uid_t uid)
+static void drain_done(struct listener *l)
+{
+	pid_t pid;
+
+	while (read(l->done[0], &pid, sizeof(pid)) == sizeof(pid))
+		for (unsigned i = 0; i < l->n; i++)
+			if (l->w[i].pid == pid)
+				l->w[i].answered = true;
+}
+
+static unsigned in_flight(struct listener *l, uid_t uid)
 {
 	unsigned n = 0;
 
+	drain_done(l);
 	for (unsigned i = 0; i < l->n; i++)
-		n += l->w[i].uid == uid;
+		n += l->w[i].uid == uid && !l->w[i].answered;
 	return n;
 }
 
@@ -226,12 +239,14 @@ static void spawn(struct listener *l, int c, uid_t uid)
 	}
 	if (pid == 0) {
 		close(l->lsock);
+		close(l->done[0]);
 		child_signals(&l->waitmask);
-		serve(c, l->conf);
+		serve(c, l->conf, l->done[1]);
 		_exit(0);
 	}
 	l->w[l->n].pid = pid;
 	l->w[l->n].uid = uid;
+	l->w[l->n].answered = false;
 	l->n++;
 }
 
@@ -288,6 +303,8 @@ static void start_reaper(struct listener *l)
 		int r;
 
 		close(l->lsock);
+		close(l->done[0]);
+		close(l->done[1]);
 		child_signals(&l->waitmask);
 		alarm(l->conf->deadline_s);
 		r = census_walk(reap_cb, NULL);
@@ -301,11 +318,15 @@ static void start_reaper(struct listener *l)
 void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct broker_conf *))
 {
 	struct listener *l = calloc(1, sizeof(*l));
-	struct pollfd pfd = { .fd = lsock, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = -1, .events = POLLIN }, { .fd = lsock, .events = POLLIN } };
 
 	if (!l)
 		die("out of memory");
 	l->lsock = lsock;
+	/* non-blocking both ways: a full pipe must never stall a worker's reply */
+	if (pipe2(l->done, O_CLOEXEC | O_NONBLOCK) < 0)
+		die("pipe: %s", strerror(errno));
+	pfd[0].fd = l->done[0];
 	l->conf = conf;
 	set_signals(&l->waitmask);
 	if (fcntl(lsock, F_SETFL, fcntl(lsock, F_GETFL) | O_NONBLOCK) < 0)
@@ -315,18 +336,25 @@ void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct brok
 		time_t now = time(NULL);
 		struct timespec ts = { .tv_sec = l->next_reap > now ? l->next_reap - now : 0 };
 		/* at the bound, wait for a worker to end; connections wait in the backlog */
-		int n = ppoll(&pfd, l->n < conf->max_requests ? 1 : 0, &ts, &l->waitmask);
+		int n;
+
+		pfd[1].revents = 0;
+		n = ppoll(pfd, l->n < conf->max_requests ? 2 : 1, &ts, &l->waitmask);
 
 		reap(l, false);
+		if (n > 0 && (pfd[0].revents & POLLIN))
+			drain_done(l);
 		if (reloading) {
 			reloading = 0;
 			reload(conf);
 		}
 		if (time(NULL) >= l->next_reap)
 			start_reaper(l);
-		if (n > 0 && (pfd.revents & POLLIN))
+		if (n > 0 && (pfd[1].revents & POLLIN))
 			accept_one(l);
 	}
 	reap(l, true);
+	close(l->done[0]);
+	close(l->done[1]);
 	free(l);
 }

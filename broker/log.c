@@ -29,7 +29,7 @@ void log_to_stderr(void)
 	to_syslog = false;
 }
 
-static void vline(const char *fmt, va_list ap)
+static void __attribute__((format(printf, 1, 0))) vline(const char *fmt, va_list ap)
 {
 	char buf[4096];
 	size_t n = to_syslog ? 0 : (size_t)snprintf(buf, sizeof(buf), "ontap-broker: ");

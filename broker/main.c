@@ -387,7 +387,7 @@ static void serve_stdin(struct broker_conf *c)
 		die("--inetd: standard input is not a connected unix stream socket");
 	signal(SIGPIPE, SIG_IGN);
 	caps_restrict();
-	serve(STDIN_FILENO, c);
+	serve(STDIN_FILENO, c, -1);
 }
 
 int main(int argc, char *argv[])

@@ -22,11 +22,20 @@ reader(int out, const struct peer *p, const char *acl_path, const char *bridge,
 	ssize_t n;
 	int r;
 
-	/* outlive neither the worker nor the deadline (an include may be a slow disk) */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	alarm(timeout_s);
+	pid_t worker = getppid();
+
+	/* the parent gives up at timeout_s and says so; this is the backstop */
+	alarm(timeout_s + 1);
 	memset(&ans, 0, sizeof(ans));
 	r = peer_become(p);
+	/*
+	 * Try to outlive no worker.  Asked for after the identity change, which
+	 * would clear it; but the kernel checks it like a kill() from the dying
+	 * worker, which has no CAP_KILL over this uid, so the alarm above is
+	 * what really bounds a reader stuck on a slow disk.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != worker)
+		_exit(1);
 	if (r < 0) {
 		ans.acl.verdict = ACL_ERROR;
 		ans.acl.err = -r;

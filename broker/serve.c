@@ -255,7 +255,22 @@ static int reply(int sock, struct request *rq)
 	return wire_send(sock, &msg, rq->tap.fd);
 }
 
-void serve(int sock, const struct broker_conf *conf)
+/*
+ * Tells the listener this request no longer counts against its user: the
+ * worker may take a while yet to exit (closing a tap the client already
+ * dropped tears it down in the kernel), and the user's next request must
+ * not be turned away for it.  Sent before the reply, so it is always read
+ * before the client can connect again.
+ */
+static void answered(int done)
+{
+	pid_t me = getpid();
+
+	if (done >= 0 && write(done, &me, sizeof(me)) != sizeof(me))
+		log_line("cannot tell the listener pid %d is done: %s", (int)me, strerror(errno));
+}
+
+void serve(int sock, const struct broker_conf *conf, int done)
 {
 	struct request rq = { .tap.fd = -1 };
 	int r;
@@ -270,6 +285,7 @@ void serve(int sock, const struct broker_conf *conf)
 	rq.have_peer = true;
 	if (read_request(sock, conf, &rq) == 0 && decide(conf, &rq) == 0)
 		make_tap(conf, &rq);
+	answered(done);
 	r = reply(sock, &rq);
 	if (r < 0 && rq.err == 0) {
 		/* the caller will never have it: close it now and say so */

@@ -10,6 +10,7 @@
  * --inetd mode), so that nothing a client does can reach the listener;
  * returns when done, never exits.
  */
-void serve(int sock, const struct broker_conf *conf);
+/* done >= 0: the worker writes its pid there once it has answered. */
+void serve(int sock, const struct broker_conf *conf, int done);
 
 #endif

@@ -58,6 +58,23 @@ static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt
 	exit(EXIT_FAILURE);
 }
 
+/* The name as one printable line: other bytes as \xNN. */
+static const char *printable(const char *s, char out[4 * IFNAMSIZ])
+{
+	size_t o = 0;
+
+	for (; *s && o + 5 <= 4 * IFNAMSIZ; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f)
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: %s [--use-vnet] --br=bridge --fd=unixfd\n", prog);
@@ -196,16 +213,22 @@ int main(int argc, char *argv[])
 		usage(stderr);
 		drain_stderr();
 		return EXIT_FAILURE;
-	case ARGS_TOO_LONG:
-		fail("name `%s' too long: %zu", a.bad, strlen(a.bad));
+	case ARGS_TOO_LONG: {
+		char shown[4 * IFNAMSIZ];
+
+		fail("name `%s' too long: %zu", printable(a.bad, shown), strlen(a.bad));
+	}
 	case ARGS_BAD_FD:
 		fail("invalid --fd `%s': not a descriptor number", a.bad);
 	case ARGS_RUN:
 		break;
 	}
 	/* the broker would refuse it too; say what is wrong before asking */
-	if (!ifname_valid(a.bridge, strlen(a.bridge)))
-		fail("invalid bridge name `%s'", a.bridge);
+	if (!ifname_valid(a.bridge, strlen(a.bridge))) {
+		char shown[4 * IFNAMSIZ];
+
+		fail("invalid bridge name `%s'", printable(a.bridge, shown));
+	}
 	check_caller_fd(a.fd);
 	tapfd = ask_broker(&a, tap);
 	relay(a.fd, tapfd);

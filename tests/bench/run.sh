@@ -1,0 +1,182 @@
+#!/bin/bash
+# The benchmark: ontap-helper + ontap-broker against the real
+# qemu-bridge-helper, both called exactly as qemu calls a helper, by an
+# unprivileged user, interleaved in one run (tests/bench/bench.c).
+#
+#   usage: bash tests/bench/run.sh [-n N] [-c C,C..] [-s L,L..] [-m M] [-p PHASES]
+#                                  [--quiet-load X] [--max-wait S] [--results]
+#                                  [--stock-limits] [--build DIR]      (as root)
+#     -n N           calls per helper, sequential and per concurrency (500)
+#     -c C,C..       concurrencies (16,64)
+#     -s L,L..       taps already on the bridge for the scaling phase (1,100,1000;
+#                    at most 1000: a bridge takes 1023 ports)
+#     -m M           calls per helper at each scaling level (100)
+#     -p PHASES      which phases, of seq,conc,scale (all)
+#     --quiet-load X wait (bounded by --max-wait, default 1800 s) until the
+#                    1-minute load average is below X before starting
+#     --results      also write the table to tests/bench/RESULTS
+#     --stock-limits the broker's default limits (8 requests in flight per
+#                    user: a 16-way burst from one user is partly refused);
+#                    otherwise max-requests-per-user is raised to 64
+#     --build DIR    build directory (/tmp/ontap-bench-build), Release
+#
+# Installs its Debian packages if missing, builds, then in private mount and
+# network namespaces: a user, bridge br0 198.18.0.1/24, /etc/qemu/bridge.conf
+# on an overlay of /etc, a setuid-root copy of the reference bind-mounted over
+# it (the real file is never changed), the broker, and the bench as the user.
+# Everything is undone at exit, every process stopped by its pid.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$SRC/tests/lib.sh"
+
+REF=/usr/lib/qemu/qemu-bridge-helper
+ARGS=("$@")
+BENCH_OPTS=()
+QUIET_LOAD="" MAX_WAIT=1800 RESULTS=0 STOCK=0
+BUILD=${ONTAP_BENCH_BUILD:-/tmp/ontap-bench-build}
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n | -c | -s | -m | -p) [ $# -ge 2 ] || die "$1 needs a value"; BENCH_OPTS+=("$1" "$2"); shift 2 ;;
+	--quiet-load) QUIET_LOAD=${2:?}; shift 2 ;;
+	--max-wait) MAX_WAIT=${2:?}; shift 2 ;;
+	--results) RESULTS=1; shift ;;
+	--stock-limits) STOCK=1; shift ;;
+	--build) BUILD=${2:?}; shift 2 ;;
+	*) die "unknown option $1 (see the comment at the top of $0)" ;;
+	esac
+done
+require_root
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+if [ -z "${ONTAP_TEST_NS:-}" ]; then
+	pkgs=(build-essential cmake pkg-config libmnl-dev libcap-ng-dev check
+	      iproute2 util-linux passwd procps coreutils qemu-system-common)
+	missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		log "installing: ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+	[ -x "$REF" ] || die "missing the reference helper $REF"
+	log "building in $BUILD (Release)"
+	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$BUILD" -j2 --target ontap-broker ontap-helper ontap-bench >/dev/null
+	if [ -n "$QUIET_LOAD" ]; then
+		# bounded: at most MAX_WAIT seconds in 30 s steps, then run anyway and say so
+		for ((w = 0; w < MAX_WAIT; w += 30)); do
+			awk -v l="$(load1)" -v q="$QUIET_LOAD" 'BEGIN { exit !(l < q) }' && break
+			log "load $(load1) >= $QUIET_LOAD, waiting (${w}/${MAX_WAIT} s)"
+			sleep 30
+		done
+	fi
+	ONTAP_BENCH_BUILD=$BUILD
+	export ONTAP_BENCH_BUILD
+fi
+enter_test_ns "${ARGS[@]}"
+init_test_env
+
+for f in ontap-broker ontap-helper tests/ontap-bench; do
+	[ -x "$BUILD/$f" ] || die "not built: $BUILD/$f"
+done
+BIN=$T/bin
+mkdir -m 0755 "$BIN"
+cp "$BUILD/ontap-helper" "$BUILD/tests/ontap-bench" "$BIN/"
+
+# Users first, so they land in the real /etc and the exit trap removes them.
+U=${ONTAP_TAG}b
+add_user "$U"
+
+# IPv6 off in this netns: with 1,000 taps up, every new tap's solicitations
+# would be flooded into every other tap's queue (kernel work and memory that
+# is nobody's helper); the same for every helper measured.
+if [ -d /proc/sys/net/ipv6 ]; then
+	sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+fi
+make_bridge br0 1500 198.18.0.1/24
+
+mkdir -m 0755 "$T/etc-upper" "$T/etc-work"
+mount -t overlay ontap-etc -o "lowerdir=/etc,upperdir=$T/etc-upper,workdir=$T/etc-work" /etc
+ONTAP_MOUNTS+=(/etc)
+for d in /etc/qemu /etc/ontap; do
+	[ -d "$d" ] || mkdir -m 0755 "$d"
+done
+put_file /etc/qemu/bridge.conf root:root 0644 <<<"allow br0"
+# both read /etc/qemu/bridge.conf; the broker's limits from its own file
+if [ "$STOCK" = 1 ]; then
+	LIMITS="stock (max-requests 64, max-requests-per-user 8)"
+	rm -f /etc/ontap/ontap.conf
+else
+	LIMITS="max-requests 64, max-requests-per-user 64 (one user makes every call)"
+	put_file /etc/ontap/ontap.conf root:root 0644 <<-EOF
+	max-requests 64
+	max-requests-per-user 64
+	EOF
+fi
+
+# The reference, setuid root in this mount namespace only (see differential.sh).
+if findmnt -n -o OPTIONS --target "$T" | tr ',' '\n' | grep -qx nosuid; then
+	ONTAP_CLEANUPS+=("chmod $(stat -c %a "$REF") $REF")
+	chmod u+s "$REF"
+	log "setuid bit set on $REF for the run; restored at exit"
+else
+	mkdir -m 0755 "$T/ref"
+	install -o root -g root -m 4755 "$REF" "$T/ref/qemu-bridge-helper"
+	mount --bind "$T/ref/qemu-bridge-helper" "$REF"
+	ONTAP_MOUNTS+=("$REF")
+fi
+# it opens /dev/net/tun as the user with CAP_NET_ADMIN only: a 0666 node
+if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+	mknod -m 0666 "$T/tun" c "$(stat -c '%t' /dev/net/tun | sed 's/^/0x/')" \
+		"$(stat -c '%T' /dev/net/tun | sed 's/^/0x/')"
+	mount --bind "$T/tun" /dev/net/tun
+	ONTAP_MOUNTS+=(/dev/net/tun)
+fi
+
+SOCK=$T/broker.sock
+start_broker "$BUILD" "$SOCK" /etc/qemu/bridge.conf "$T/broker.log"
+
+# The bench as the user.  The ambient CAP_NET_ADMIN is for the floor (kernel
+# work in-process) and the taps that sit on the bridge; bench.c clears the
+# ambient set before every exec, so no helper ever runs with it.
+ulimit -n "$(ulimit -Hn)"
+OUT=$T/table
+LA0=$(cut -d' ' -f1-3 /proc/loadavg)
+set +e
+timeout -k 5 3600 setpriv --reuid "$U" --regid "$(id -gn "$U")" --init-groups \
+	--inh-caps +net_admin --ambient-caps +net_admin -- \
+	env ONTAP_SOCKET="$SOCK" "$BIN/ontap-bench" -k "$BROKER_PID" "${BENCH_OPTS[@]}" \
+	"ontap=$BIN/ontap-helper" "qemu-bridge-helper=$REF" >"$OUT" 2>"$T/bench.err"
+rc=$?
+set -e
+LA1=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "$rc" -ne 0 ] || grep -qv '^ontap-bench: ' "$T/bench.err"; then
+	log "ontap-bench exit $rc; what the helpers said on stderr, counted:"
+	sort "$T/bench.err" | uniq -c | sort -rn | head -20 >&2
+fi
+[ "$rc" -eq 0 ] || die "ontap-bench failed"
+
+{
+	echo "ontap benchmark, $(date -u +%Y-%m-%dT%H:%MZ), ontap $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$SRC" diff --quiet HEAD -- broker helper 2>/dev/null || echo '+changes')"
+	echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cpus," \
+		"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+		"Linux $(uname -r), $(lscpu | sed -n 's/^Hypervisor vendor: *//p' | sed 's/.\+/& guest/')"
+	echo "reference: $REF from qemu-system-common $(dpkg-query -W -f='${Version}' qemu-system-common)"
+	echo "broker limits: $LIMITS; IPv6 off in the bench netns"
+	echo "load average (1, 5, 15 min): $LA0 before, $LA1 after (its own load included)"
+	echo "command: bash tests/bench/run.sh ${ARGS[*]}"
+	echo
+	cat "$OUT"
+} >"$T/results"
+cat "$T/results"
+if [ "$RESULTS" = 1 ]; then
+	cp "$T/results" "$HERE/RESULTS"
+	log "written to $HERE/RESULTS"
+fi
