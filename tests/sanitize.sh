@@ -48,7 +48,8 @@ if [ -z "$CC" ]; then
 fi
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 log "configuring $OUT with $CC $SAN"
-cmake -S "$TOP" -B "$OUT" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER="$CC" \
+# (the sanitizer runtimes do not link statically: the helper is dynamic here)
+cmake -S "$TOP" -B "$OUT" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONTAP_STATIC_HELPER=OFF -DCMAKE_C_COMPILER="$CC" \
 	-DCMAKE_C_FLAGS="$SAN" -DCMAKE_EXE_LINKER_FLAGS="$SAN" >"$OUT.configure.log" 2>&1 ||
 	{ cat "$OUT.configure.log" >&2; die "cmake configure failed"; }
 if cmake --build "$OUT" -j"$(nproc)" >"$OUT.build.log" 2>&1; then
