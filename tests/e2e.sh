@@ -15,6 +15,8 @@
 # temp dir (serial logs, qemu's stderr, the broker's log) for a post-mortem.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$HERE/lib.sh"
 E2E=$HERE/e2e
 
 die() { printf 'e2e: %s\n' "$*" >&2; exit 1; }
@@ -68,31 +70,14 @@ check_eq() { # WHAT WANT GOT
 log() { printf '# %s\n' "$*"; }
 indent() { sed 's/^/      | /'; }
 
-# wait_for TENTHS CMD...: CMD every 0.1 s, at most TENTHS times and never
-# past TENTHS/10+2 s of wall time; 0 as soon as CMD succeeds.
-wait_for() {
-	local tries=$1 i deadline
-	shift
-	deadline=$((SECONDS + tries / 10 + 2))
-	for ((i = 0; i < tries && SECONDS <= deadline; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-gone() {
-	local st
-	[ -r "/proc/$1/stat" ] || return 0
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ "${st%% *}" = Z ]
-}
+# wait_for and proc_gone come from lib.sh (sourced above); the rest of the
+# helpers here differ from lib.sh's (a suite of its own, with its own log).
 
 # stop_pid PID: TERM, up to 5 s, then KILL, up to 5 s; reaps our children.
 stop_pid() {
 	kill -TERM "$1" 2>/dev/null || return 0
-	wait_for 50 gone "$1" || kill -KILL "$1" 2>/dev/null
-	wait_for 50 gone "$1"
+	wait_for 50 proc_gone "$1" || kill -KILL "$1" 2>/dev/null
+	wait_for 50 proc_gone "$1"
 	wait "$1" 2>/dev/null || true
 }
 
@@ -208,6 +193,7 @@ start_broker() {
 	PIDS+=("$BROKER_PID")
 	wait_for 100 test -S "$SOCK" || { cat "$BLOG" >&2; die "ontap-broker made no $SOCK in 10 s"; }
 }
+# shellcheck disable=SC2119 # our own start_broker, not lib.sh's
 start_broker
 
 # ---- the accelerator: KVM only if the test user can use it ------------------
@@ -400,7 +386,7 @@ hotplug() {
 			else
 				fail "$what: after device_del + netdev_del the tap is gone while qemu runs" "monitor:" "$(mon_errors "$dir/monitor.out")"
 			fi
-			if gone "$qpid"; then
+			if proc_gone "$qpid"; then
 				fail "$what: qemu still runs after the hot-unplug" "qemu:" "$(cat "$dir/qemu.err")"
 			else
 				pass "$what: qemu still runs after the hot-unplug"
@@ -410,7 +396,7 @@ hotplug() {
 	fi
 	exec {mon}>&-
 	rc=0
-	if wait_for 300 gone "$qpid"; then
+	if wait_for 300 proc_gone "$qpid"; then
 		wait "$qpid" || rc=$?
 		check_eq "$what: qemu exited 0 on the monitor's quit" 0 "$rc"
 	else
