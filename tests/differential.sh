@@ -30,14 +30,7 @@ init_test_env
 # qemu's usual limit; it also bounds the reference's include recursion
 ulimit -S -n 1024
 
-for f in ontap-broker ontap-helper tests/qemu-call; do
-	[ -x "$BUILD/$f" ] || die "not built: $BUILD/$f"
-done
-BIN=$T/bin
-mkdir -m 0755 "$BIN"
-cp "$BUILD/ontap-helper" "$BUILD/tests/qemu-call" "$BIN/"
-HELPER=$BIN/ontap-helper
-QC=$BIN/qemu-call
+stage_binaries "$BUILD"
 
 # Users before the overlay goes on /etc, so they land in the real files and
 # the exit trap (which unmounts first) removes them from there.
@@ -59,29 +52,10 @@ ONTAP_MOUNTS+=(/etc)
 mkdir -m 0755 /etc/qemu
 ONTAP_CLEANUPS+=("mountpoint -q /etc/qemu && umount /etc/qemu")
 
-# The reference needs its setuid bit.  Preferred: a setuid copy bind-mounted
-# over it in this mount namespace only.  Where $T is nosuid: chmod u+s the
-# real one and put its exact mode back at exit.
-if findmnt -n -o OPTIONS --target "$T" | tr ',' '\n' | grep -qx nosuid; then
-	ONTAP_CLEANUPS+=("chmod $(stat -c %a "$REF") $REF")
-	chmod u+s "$REF"
-	log "setuid bit set on $REF for the test; restored at exit"
-else
-	mkdir -m 0755 "$T/ref"
-	install -o root -g root -m 4755 "$REF" "$T/ref/qemu-bridge-helper"
-	mount --bind "$T/ref/qemu-bridge-helper" "$REF"
-	ONTAP_MOUNTS+=("$REF")
-fi
-
-# The reference opens /dev/net/tun as the user (it keeps only CAP_NET_ADMIN),
-# so it needs the usual 0666 node; where the host's is 0600, a 0666 node of
-# our own is bind-mounted over it in this mount namespace only.
-if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
-	mknod -m 0666 "$T/tun" c "$(stat -c '%t' /dev/net/tun | sed 's/^/0x/')" \
-		"$(stat -c '%T' /dev/net/tun | sed 's/^/0x/')"
-	mount --bind "$T/tun" /dev/net/tun
-	ONTAP_MOUNTS+=(/dev/net/tun)
-fi
+# The reference needs its setuid bit, and opens /dev/net/tun as the user
+# (it keeps only CAP_NET_ADMIN): both set up in this mount namespace only.
+setuid_reference "$REF"
+tun_node_0666
 
 # ---- the scenarios ------------------------------------------------------
 # @scenario NAME HOW USER GROUPS BRIDGE REF ONTAP MSG

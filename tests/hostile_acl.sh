@@ -17,14 +17,7 @@ BUILD=$(realpath -e "$1")
 enter_test_ns "$@"
 init_test_env
 
-for f in ontap-broker ontap-helper tests/qemu-call; do
-	[ -x "$BUILD/$f" ] || die "not built: $BUILD/$f"
-done
-BIN=$T/bin
-mkdir -m 0755 "$BIN"
-cp "$BUILD/ontap-helper" "$BUILD/tests/qemu-call" "$BIN/"
-HELPER=$BIN/ontap-helper
-QC=$BIN/qemu-call
+stage_binaries "$BUILD"
 PROMPT_MS=2000
 
 ALICE=${ONTAP_TAG}a

@@ -15,15 +15,7 @@ enter_test_ns "$@"
 init_test_env
 ulimit -S -n 1024   # what qemu usually runs with
 
-for f in ontap-broker ontap-helper tests/qemu-call; do
-	[ -x "$BUILD/$f" ] || die "not built: $BUILD/$f"
-done
-# copies in a 0755 dir, so the test users can run them wherever BUILD is
-BIN=$T/bin
-mkdir -m 0755 "$BIN"
-cp "$BUILD/ontap-helper" "$BUILD/tests/qemu-call" "$BIN/"
-HELPER=$BIN/ontap-helper
-QC=$BIN/qemu-call
+stage_binaries "$BUILD"
 
 # ---- users: alice in NET, bob in nothing, carol in NET and DENY; RT has no members
 G_NET=${ONTAP_TAG}n G_RT=${ONTAP_TAG}r G_DENY=${ONTAP_TAG}d

@@ -129,6 +129,58 @@ wait_for() {
 	return 1
 }
 
+# ---- binaries and the reference ----------------------------------------
+
+# stage_binaries BUILD [EXTRA...]: checks that ontap-broker, ontap-helper,
+# tests/qemu-call and EXTRA are built, and copies the helper, qemu-call and
+# EXTRA into $T/bin (0755), so that test users can run them wherever BUILD
+# is.  Sets BIN, HELPER and QC.
+stage_binaries() {
+	local build=$1 f
+	shift
+	for f in ontap-broker ontap-helper tests/qemu-call "$@"; do
+		[ -x "$build/$f" ] || die "not built: $build/$f"
+	done
+	BIN=$T/bin
+	mkdir -m 0755 "$BIN"
+	for f in ontap-helper tests/qemu-call "$@"; do
+		cp "$build/$f" "$BIN/"
+	done
+	# shellcheck disable=SC2034 # used by the scripts that source this
+	HELPER=$BIN/ontap-helper
+	# shellcheck disable=SC2034
+	QC=$BIN/qemu-call
+}
+
+# setuid_reference REF: the reference helper setuid root, in this mount
+# namespace only: a setuid copy bind-mounted over it; where $T is nosuid,
+# chmod u+s on the real one, its exact mode put back at exit.
+setuid_reference() {
+	local ref=$1
+	if findmnt -n -o OPTIONS --target "$T" | tr ',' '\n' | grep -qx nosuid; then
+		ONTAP_CLEANUPS+=("chmod $(stat -c %a "$ref") $ref")
+		chmod u+s "$ref"
+		log "setuid bit set on $ref for this run; restored at exit"
+	else
+		mkdir -m 0755 "$T/ref"
+		install -o root -g root -m 4755 "$ref" "$T/ref/qemu-bridge-helper"
+		mount --bind "$T/ref/qemu-bridge-helper" "$ref"
+		ONTAP_MOUNTS+=("$ref")
+	fi
+}
+
+# tun_node_0666: /dev/net/tun as Debian ships it (0666), for programs that
+# open it without CAP_DAC_OVERRIDE (the reference as the user, a non-root
+# broker); where this host's is stricter, a node of our own is bind-mounted
+# over it in this mount namespace only.
+tun_node_0666() {
+	[ "$(stat -c %a /dev/net/tun)" != 666 ] || return 0
+	mknod -m 0666 "$T/tun" c "$(stat -c '%t' /dev/net/tun | sed 's/^/0x/')" \
+		"$(stat -c '%T' /dev/net/tun | sed 's/^/0x/')"
+	mount --bind "$T/tun" /dev/net/tun
+	ONTAP_MOUNTS+=(/dev/net/tun)
+}
+
 # ---- processes ----------------------------------------------------------
 
 proc_gone() {

@@ -27,15 +27,8 @@ BUILD=$(realpath -e "$1")
 enter_test_ns "${ARGS[@]}"
 init_test_env
 
-for f in ontap-broker ontap-helper tests/qemu-call tests/ontap-load; do
-	[ -x "$BUILD/$f" ] || die "not built: $BUILD/$f"
-done
-BIN=$T/bin
-mkdir -m 0755 "$BIN"
-cp "$BUILD/ontap-helper" "$BUILD/tests/qemu-call" "$BIN/"
-HELPER=$BIN/ontap-helper
-QC=$BIN/qemu-call
-LOAD=$BUILD/tests/ontap-load
+stage_binaries "$BUILD" tests/ontap-load
+LOAD=$BIN/ontap-load
 FIGS=$T/figures
 
 if [ "$MODE" = long ]; then

@@ -70,14 +70,9 @@ enter_test_ns "$@"
 init_test_env
 START=$SECONDS
 
-for f in ontap-broker ontap-helper tests/qemu-call tests/pairparent; do
-	[ -x "$BUILD/$f" ] || die "not built: $BUILD/$f"
-done
 # copies in a 0755 dir, so the test users and the service user can run them
-BIN=$T/bin
-mkdir -m 0755 "$BIN"
-cp "$BUILD/ontap-broker" "$BUILD/ontap-helper" "$BUILD/tests/qemu-call" "$BUILD/tests/pairparent" "$BIN/"
-BROKER=$BIN/ontap-broker HELPER=$BIN/ontap-helper QC=$BIN/qemu-call PP=$BIN/pairparent
+stage_binaries "$BUILD" ontap-broker tests/pairparent
+BROKER=$BIN/ontap-broker PP=$BIN/pairparent
 
 # ---- users: alice, carol, dave in NET and QG; eve in NET; bob in neither;
 # SVC runs a broker
@@ -105,11 +100,7 @@ make_bridge br2 1500 198.18.2.1/24
 # Debian's udev rule makes /dev/net/tun 0666, which a non-root broker needs;
 # where this machine's is stricter, a 0666 node is bind-mounted over it in
 # our mount namespace only.
-if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
-	mknod -m 0666 "$T/tun" c 10 200
-	mount --bind "$T/tun" /dev/net/tun
-	ONTAP_MOUNTS+=(/dev/net/tun)
-fi
+tun_node_0666
 
 # the usual policy: NET may use br0, and brnone, which does not exist
 ACL=$T/acl

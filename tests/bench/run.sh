@@ -122,23 +122,9 @@ else
 fi
 
 # The reference, setuid root in this mount namespace only (see differential.sh).
-if findmnt -n -o OPTIONS --target "$T" | tr ',' '\n' | grep -qx nosuid; then
-	ONTAP_CLEANUPS+=("chmod $(stat -c %a "$REF") $REF")
-	chmod u+s "$REF"
-	log "setuid bit set on $REF for the run; restored at exit"
-else
-	mkdir -m 0755 "$T/ref"
-	install -o root -g root -m 4755 "$REF" "$T/ref/qemu-bridge-helper"
-	mount --bind "$T/ref/qemu-bridge-helper" "$REF"
-	ONTAP_MOUNTS+=("$REF")
-fi
-# it opens /dev/net/tun as the user with CAP_NET_ADMIN only: a 0666 node
-if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
-	mknod -m 0666 "$T/tun" c "$(stat -c '%t' /dev/net/tun | sed 's/^/0x/')" \
-		"$(stat -c '%T' /dev/net/tun | sed 's/^/0x/')"
-	mount --bind "$T/tun" /dev/net/tun
-	ONTAP_MOUNTS+=(/dev/net/tun)
-fi
+setuid_reference "$REF"
+# it opens /dev/net/tun as the user with CAP_NET_ADMIN only
+tun_node_0666
 
 SOCK=$T/broker.sock
 start_broker "$BUILD" "$SOCK" /etc/qemu/bridge.conf "$T/broker.log"
