@@ -19,6 +19,8 @@
 #                    user: a 16-way burst from one user is partly refused);
 #                    otherwise max-requests-per-user is raised to 64
 #     --build DIR    build directory (/tmp/ontap-bench-build), Release
+#     --perf FILE    also sample every CPU (perf record -a -g) while the bench
+#                    runs, into FILE, to see where each process's time goes
 #
 # Installs its Debian packages if missing, builds, then in private mount and
 # network namespaces: a user, bridge br0 198.18.0.1/24, /etc/qemu/bridge.conf
@@ -34,7 +36,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 REF=/usr/lib/qemu/qemu-bridge-helper
 ARGS=("$@")
 BENCH_OPTS=()
-QUIET_LOAD="" MAX_WAIT=1800 RESULTS=0 STOCK=0
+QUIET_LOAD="" MAX_WAIT=1800 RESULTS=0 STOCK=0 PERF=""
 BUILD=${ONTAP_BENCH_BUILD:-/tmp/ontap-bench-build}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--results) RESULTS=1; shift ;;
 	--stock-limits) STOCK=1; shift ;;
 	--build) BUILD=${2:?}; shift 2 ;;
+	--perf) PERF=$(realpath -m "${2:?}"); shift 2 ;;
 	*) die "unknown option $1 (see the comment at the top of $0)" ;;
 	esac
 done
@@ -52,7 +55,7 @@ require_root
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
 if [ -z "${ONTAP_TEST_NS:-}" ]; then
-	pkgs=(build-essential cmake pkg-config libmnl-dev libcap-ng-dev check
+	pkgs=(build-essential cmake pkg-config libmnl-dev libcap-ng-dev check musl-tools
 	      iproute2 util-linux passwd procps coreutils qemu-system-common)
 	missing=()
 	for p in "${pkgs[@]}"; do
@@ -135,6 +138,12 @@ start_broker "$BUILD" "$SOCK" /etc/qemu/bridge.conf "$T/broker.log"
 ulimit -n "$(ulimit -Hn)"
 OUT=$T/table
 LA0=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ -n "$PERF" ]; then
+	command -v perf >/dev/null || die "--perf needs perf (Debian: linux-perf)"
+	perf record -q -a -g -F 2999 -e cpu-clock -o "$PERF" 2>"$T/perf.err" &
+	PERF_PID=$!
+	ONTAP_PIDS+=("$PERF_PID")
+fi
 set +e
 timeout -k 5 3600 setpriv --reuid "$U" --regid "$(id -gn "$U")" --init-groups \
 	--inh-caps +net_admin --ambient-caps +net_admin -- \
@@ -142,6 +151,11 @@ timeout -k 5 3600 setpriv --reuid "$U" --regid "$(id -gn "$U")" --init-groups \
 	"ontap=$BIN/ontap-helper" "qemu-bridge-helper=$REF" >"$OUT" 2>"$T/bench.err"
 rc=$?
 set -e
+if [ -n "$PERF" ]; then
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" || true
+	log "perf samples in $PERF (perf report -i $PERF --sort comm,dso,sym)"
+fi
 LA1=$(cut -d' ' -f1-3 /proc/loadavg)
 if [ "$rc" -ne 0 ] || grep -qv '^ontap-bench: ' "$T/bench.err"; then
 	log "ontap-bench exit $rc; what the helpers said on stderr, counted:"
