@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <cap-ng.h>
@@ -15,8 +16,8 @@ static const struct {
 	const char *name, *why;
 } needed[] = {
 	{ CAP_NET_ADMIN, "CAP_NET_ADMIN", "to create taps and attach them to bridges" },
-	{ CAP_SETUID, "CAP_SETUID", "to read the acl as the requesting user" },
-	{ CAP_SETGID, "CAP_SETGID", "to read the acl with the requester's groups" },
+	{ CAP_SETUID, "CAP_SETUID", "to serve each request as the requesting user" },
+	{ CAP_SETGID, "CAP_SETGID", "to serve each request with the requester's groups" },
 };
 
 #define NNEEDED (sizeof(needed) / sizeof(needed[0]))
@@ -53,38 +54,28 @@ void caps_restrict(void)
 
 /*
  * Raw capget/capset on the request path: libcap-ng resets its state in a
- * forked child and would parse /proc twice to rebuild it.
+ * forked worker and would parse /proc twice to rebuild it.
  */
-static int caps_get(struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3])
+int caps_net_admin_only(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+	const uint32_t want = 1u << CAP_NET_ADMIN;   /* word 0 */
 
-	return syscall(SYS_capget, &hdr, data) < 0 ? -errno : 0;
-}
-
-int caps_drop_identity(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	uint32_t drop = 1u << CAP_SETUID | 1u << CAP_SETGID;   /* both in word 0 */
-	int r = caps_get(data);
-
-	if (r < 0)
-		return r;
-	data[0].effective &= ~drop;
-	data[0].permitted &= ~drop;
-	data[0].inheritable &= ~drop;
-	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
-}
-
-bool caps_none(void)
-{
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	if (caps_get(data) < 0)
-		return false;
-	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+	data[0].effective = data[0].permitted = want;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	/* ambient capabilities would survive an exec; there is none, and none may be */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return -errno;
+	/* read back what we set, rather than trusting it */
+	memset(data, 0xff, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	if (data[0].effective != want || data[0].permitted != want || data[0].inheritable)
+		return -EPERM;
+	for (int i = 1; i < _LINUX_CAPABILITY_U32S_3; i++)
 		if (data[i].effective || data[i].permitted || data[i].inheritable)
-			return false;
-	return true;
+			return -EPERM;
+	return 0;
 }

@@ -7,7 +7,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <cap-ng.h>
 
 #include "caps.h"
 #include "peer.h"
@@ -76,20 +75,30 @@ int peer_become(const struct peer *p)
 {
 	uid_t r, e, s;
 	gid_t rg, eg, sg;
+	int err;
 
+	/*
+	 * Leaving uid 0 would empty every capability set; CAP_NET_ADMIN is
+	 * kept through the switch and everything else dropped right after.
+	 */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return -errno;
 	if (setgroups((size_t)p->ngroups, p->groups) < 0 ||
 	    setresgid(p->gid, p->gid, p->gid) < 0 ||
 	    setresuid(p->uid, p->uid, p->uid) < 0)
 		return -errno;
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return -errno;
 	/*
-	 * Leaving uid 0 already empties the sets, but the broker may run as a
-	 * non-root user given capabilities by its supervisor, and a requester
-	 * may be root: drop everything explicitly so CAP_DAC_OVERRIDE and
-	 * CAP_DAC_READ_SEARCH can never make an unreadable file readable.
+	 * Explicitly, not by the uid change: the broker may run as a non-root
+	 * user given capabilities by its supervisor, and a requester may be
+	 * root.  Only CAP_NET_ADMIN is left, which opens no file: so
+	 * CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER can never make an
+	 * unreadable ACL readable, nor CAP_SETUID lead back to the broker's uid.
 	 */
-	capng_clear(CAPNG_SELECT_CAPS);
-	if (capng_apply(CAPNG_SELECT_CAPS) < 0)
-		return -EPERM;
+	err = caps_net_admin_only();
+	if (err < 0)
+		return err;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	/* read back what we set, rather than trusting it */
@@ -98,7 +107,9 @@ int peer_become(const struct peer *p)
 	if (r != p->uid || e != p->uid || s != p->uid ||
 	    rg != p->gid || eg != p->gid || sg != p->gid)
 		return -EPERM;
-	if (!caps_none())
-		return -EPERM;
-	return 0;
+	/*
+	 * Whatever fs.suid_dumpable says: the requester, whose uid this process
+	 * now has, must not ptrace it, read its memory or take its fds.
+	 */
+	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ? -errno : 0;
 }

@@ -21,9 +21,10 @@ void peer_free(struct peer *p);
 const char *peer_groups_str(const struct peer *p, char *out, size_t cap);
 
 /*
- * Becomes p for good: its groups, gid and uid, no capabilities at all, no
- * way to regain any.  For a child that is about to open files on p's
- * behalf.  0 or -errno; on error the caller must not go on.
+ * Becomes p for good: its groups, gid and uid, and of all capabilities
+ * CAP_NET_ADMIN alone (to make the tap), no way to regain any other.  For a
+ * worker about to read the ACL and the request on p's behalf.  0 or -errno;
+ * on error the caller must not go on.
  */
 int peer_become(const struct peer *p);
 

@@ -6,13 +6,11 @@
 #include "peer.h"
 
 /*
- * Decides p's request for bridge with the ACL at acl_path, read by a child
- * that has become p (peer_become()), so the files' modes decide what p can
- * see exactly as they would for p's own programs.  Never fails open: any
- * trouble in the child is ACL_ERROR.  Gives up after timeout_s seconds.
- * Being the requester, the child may also read /proc/PID/exe of the
- * requesting process, which the broker itself could not without
- * CAP_SYS_PTRACE.
+ * Decides p's request for bridge with the ACL at acl_path.  The caller must
+ * already be p (peer_become()), so the files' modes decide what p can see
+ * exactly as they would for p's own programs; any trouble reading them is
+ * ACL_ERROR, never an allow.  Being p, it may also read /proc/PID/exe of the
+ * requesting process for the audit record.
  */
 struct policy_answer {
 	struct acl_result acl;
@@ -21,6 +19,6 @@ struct policy_answer {
 
 enum acl_verdict policy_check(const struct peer *p, const char *acl_path,
 			      const char *bridge, enum acl_semantics sem,
-			      unsigned timeout_s, struct policy_answer *ans);
+			      struct policy_answer *ans);
 
 #endif

@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "caps.h"
 #include "census.h"
 #include "ifname.h"
 #include "log.h"
@@ -28,6 +27,7 @@ struct request {
 	size_t bridge_len;
 	struct policy_answer policy;
 	struct tap tap;
+	int lock;                  /* the quota lock file, or -1 */
 	bool denied;               /* by the ACL (or its failing closed); else a refusal */
 	int err;                   /* 0: granted */
 	char reason[PROTO_REASON_MAX + 1];
@@ -80,12 +80,9 @@ static int decide(const struct broker_conf *conf, struct request *rq)
 	if (!ifname_valid(rq->bridge, rq->bridge_len))
 		return refuse(rq, EINVAL, "invalid bridge name");
 	switch (policy_check(&rq->peer, conf->acl_path, rq->bridge, conf->semantics,
-			     conf->deadline_s, &rq->policy)) {
+			     &rq->policy)) {
 	case ACL_ALLOW:
 		snprintf(rq->reason, sizeof(rq->reason), "%s", res->msg);
-		/* the identity switch is done with: keep CAP_NET_ADMIN alone */
-		if (caps_drop_identity() < 0)
-			return refuse(rq, EPERM, "cannot drop CAP_SETUID/CAP_SETGID");
 		return 0;
 	case ACL_DENY:
 		rq->denied = true;
@@ -182,7 +179,7 @@ static int make_tap(const struct broker_conf *conf, struct request *rq)
 	char alias[CENSUS_ALIAS_MAX], why[sizeof(rq->reason)];
 	struct tap_owner me;
 	struct bridge br;
-	int lock = -1, r;
+	int r;
 
 	owner_of(conf, &rq->peer, &me);
 	if (census_alias_format(&me, alias, sizeof(alias)) < 0)
@@ -191,17 +188,14 @@ static int make_tap(const struct broker_conf *conf, struct request *rq)
 	r = bridge_lookup(rq->bridge, &br, rq->reason, sizeof(rq->reason));
 	if (r < 0)
 		goto fail;
-	if (has_quotas(conf)) {
-		lock = open(conf->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-			/* the path is the admin's business, not the client's */
+	if (rq->lock >= 0) {
+		if (flock(rq->lock, LOCK_EX) < 0) {
 			log_line("cannot lock `%s': %s", conf->lock_path, strerror(errno));
-			r = refuse(rq, errno, "cannot count taps: the broker's quota lock failed");
-			goto out;
+			return refuse(rq, errno, "cannot count taps: the broker's quota lock failed");
 		}
 		r = check_quota(conf, &me, rq);
 		if (r < 0)
-			goto out;
+			return r;
 	}
 	r = tap_create(&br, rq->vnet_hdr, alias, &rq->tap, rq->reason, sizeof(rq->reason));
 	if (r == 0)
@@ -209,10 +203,43 @@ static int make_tap(const struct broker_conf *conf, struct request *rq)
 fail:
 	if (r < 0)
 		rq->err = -r;
-out:
-	if (lock >= 0)
-		close(lock);
 	return r;
+}
+
+/*
+ * What needs the broker's own identity, opened before the worker becomes
+ * the requester: /dev/net/tun (which may be 0600) and, with quotas, the
+ * lock file (root's).  A denied request closes them unused.
+ */
+static int prepare(const struct broker_conf *conf, struct request *rq)
+{
+	int r = tap_open(&rq->tap, rq->reason, sizeof(rq->reason));
+
+	if (r < 0) {
+		rq->err = -r;
+		return r;
+	}
+	if (!has_quotas(conf))
+		return 0;
+	rq->lock = open(conf->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (rq->lock < 0) {
+		/* the path is the admin's business, not the client's */
+		log_line("cannot open `%s': %s", conf->lock_path, strerror(errno));
+		return refuse(rq, errno, "cannot count taps: the broker's quota lock failed");
+	}
+	return 0;
+}
+
+/*
+ * From here on the worker is the requester, with CAP_NET_ADMIN alone: the
+ * request is decoded and the ACL read with no power to become anyone else,
+ * and the files' modes decide what the requester may see.
+ */
+static int become(struct request *rq)
+{
+	int r = peer_become(&rq->peer);
+
+	return r < 0 ? refuse(rq, -r, "cannot take the requester's identity: %s", strerror(-r)) : 0;
 }
 
 static void audit(const struct request *rq)
@@ -272,7 +299,7 @@ static void answered(int done)
 
 void serve(int sock, const struct broker_conf *conf, int done)
 {
-	struct request rq = { .tap.fd = -1 };
+	struct request rq = { .tap.fd = -1, .lock = -1 };
 	int r;
 
 	/* the backstop: SIGALRM ends a worker stuck anywhere, and its tap with it */
@@ -280,23 +307,32 @@ void serve(int sock, const struct broker_conf *conf, int done)
 	r = peer_get(sock, &rq.peer);
 	if (r < 0) {
 		refuse(&rq, -r, "cannot identify the caller: %s", strerror(-r));
+		audit(&rq);
 		goto out;
 	}
 	rq.have_peer = true;
-	if (read_request(sock, conf, &rq) == 0 && decide(conf, &rq) == 0)
+	if (prepare(conf, &rq) == 0 && become(&rq) == 0 &&
+	    read_request(sock, conf, &rq) == 0 && decide(conf, &rq) == 0)
 		make_tap(conf, &rq);
 	answered(done);
+	/*
+	 * Recorded before the reply: this worker now has the requester's uid,
+	 * so the requester may kill it the moment the tap arrives.
+	 */
+	audit(&rq);
 	r = reply(sock, &rq);
 	if (r < 0 && rq.err == 0) {
 		/* the caller will never have it: close it now and say so */
 		close(rq.tap.fd);
 		rq.tap.fd = -1;
 		refuse(&rq, -r, "cannot send the tap to the caller: %s", strerror(-r));
+		audit(&rq);
 	}
 out:
-	audit(&rq);
 	if (rq.tap.fd >= 0)
 		close(rq.tap.fd);
+	if (rq.lock >= 0)
+		close(rq.lock);
 	peer_free(&rq.peer);
 	alarm(0);
 }

@@ -87,11 +87,9 @@ int bridge_lookup(const char *name, struct bridge *br, char *err, size_t errlen)
 	return 0;
 }
 
-static int open_tun(bool want_vnet, struct tap *t, char *err, size_t errlen)
+int tap_open(struct tap *t, char *err, size_t errlen)
 {
-	struct ifreq ifr = { .ifr_name = "tap%d" };
-	unsigned features = 0;
-
+	memset(t, 0, sizeof(*t));
 	t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (t->fd < 0) {
 		int e = errno;
@@ -99,6 +97,14 @@ static int open_tun(bool want_vnet, struct tap *t, char *err, size_t errlen)
 		snprintf(err, errlen, "failed to open /dev/net/tun: %s", strerror(e));
 		return -e;
 	}
+	return 0;
+}
+
+static int set_iff(bool want_vnet, struct tap *t, char *err, size_t errlen)
+{
+	struct ifreq ifr = { .ifr_name = "tap%d" };
+	unsigned features = 0;
+
 	if (ioctl(t->fd, TUNGETFEATURES, &features) < 0)
 		features = 0;
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
@@ -186,10 +192,8 @@ static int tap_setup(const struct bridge *br, struct tap *t, const char *alias,
 int tap_create(const struct bridge *br, bool want_vnet, const char *alias, struct tap *t,
 	       char *err, size_t errlen)
 {
-	int r;
+	int r = set_iff(want_vnet, t, err, errlen);
 
-	memset(t, 0, sizeof(*t));
-	r = open_tun(want_vnet, t, err, errlen);
 	if (r == 0)
 		r = tap_setup(br, t, alias, err, errlen);
 	/* not persistent: closing the only fd makes the tap vanish */

@@ -116,6 +116,7 @@ EMPTY=$T/empty.conf
 
 # CAP_NET_ADMIN (12), CAP_SETUID (7), CAP_SETGID (6)
 WANT=$(printf '%016x' $(((1 << 12) | (1 << 7) | (1 << 6))))
+NET_ADMIN=$(printf '%016x' $((1 << 12)))
 NONE=0000000000000000
 
 # ---- helpers ------------------------------------------------------------
@@ -436,6 +437,8 @@ readiness() {
 	s6-supervise "$sv" >/dev/null 2>>"$T/s6-supervise.log" &
 	sup=$!
 	ONTAP_PIDS+=("$sup")
+	# s6-svwait fails (111) on a service s6-supervise has not set up yet
+	wait_for 100 test -d "$sv/event" -a -p "$sv/supervise/control" || true
 	rc=0
 	timeout -k 2 30 s6-svwait -U -t 20000 "$sv" || rc=$?
 	check_eq "s6-svwait -U: up and ready" 0 "$rc"
@@ -530,6 +533,7 @@ sighup() {
 privilege() {
 	log "capabilities of a root broker and of its worker; --socket-mode 0660 --socket-group"
 	local p w all="CapInh=$NONE CapPrm=$WANT CapEff=$WANT CapBnd=$WANT CapAmb=$NONE" run rc err
+	local worker="CapInh=$NONE CapPrm=$NET_ADMIN CapEff=$NET_ADMIN CapBnd=$WANT CapAmb=$NONE"
 	conf grp <<<"reap-orphans no"
 	broker grp --config "$CONF" --acl "$MAIN" --socket-mode 0660 --socket-group "$G_NET"
 	p=$BPID
@@ -538,7 +542,23 @@ privilege() {
 	wait_for 100 nchildren_is "$p" 1 || true
 	w=$(children "$p" | tr -d ' ')
 	check_match "a worker serves the silent connection" '^[0-9]+$' "$w"
-	check_eq "worker: exactly NET_ADMIN, SETUID, SETGID, the bounding set too" "$all" "$(caps "${w:-0}")"
+	# it became the requester before reading a byte of the request
+	check_eq "worker: CAP_NET_ADMIN alone, nothing inheritable or ambient" "$worker" \
+		"$(caps "${w:-0}")"
+	check_eq "worker: alice's uid, real, effective, saved and fs" \
+		"$(id -u "$ALICE") $(id -u "$ALICE") $(id -u "$ALICE") $(id -u "$ALICE")" \
+		"$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/${w:-0}/status" 2>/dev/null || true)"
+	check_eq "worker: alice's gid, real, effective, saved and fs" \
+		"$(id -g "$ALICE") $(id -g "$ALICE") $(id -g "$ALICE") $(id -g "$ALICE")" \
+		"$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "/proc/${w:-0}/status" 2>/dev/null || true)"
+	check_eq "worker: alice's supplementary groups" "$(id -G "$ALICE" | tr ' ' '\n' | sort -n | xargs)" \
+		"$(awk '/^Groups:/ { for (i = 2; i <= NF; i++) print $i }' "/proc/${w:-0}/status" 2>/dev/null |
+			sort -n | xargs)"
+	# not dumpable: /proc/PID/environ stays root's, so alice (whose uid it
+	# has) cannot read it, nor ptrace the worker
+	check_match "worker: alice cannot read its memory" "Permission denied" \
+		"$(setpriv --reuid "$ALICE" --regid "$(id -g "$ALICE")" --init-groups \
+			cat "/proc/${w:-0}/environ" 2>&1 >/dev/null || true)"
 	unhold worker
 	check_eq "--socket-mode/--socket-group: the socket is 660, group NET" "660 $G_NET" \
 		"$(stat -c '%a %G' "$S")"
