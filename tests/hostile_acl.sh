@@ -191,7 +191,7 @@ reset_main
 rm -f "$MAIN"
 mkdir -m 0755 "$MAIN"
 refused main-directory "$PARSE: Is a directory"
-# the reader has become the requester, so these are the requester's own
+# the worker has become the requester, so these are the requester's own
 # /proc files, which a process that changed identity cannot open: skipped
 reset_main "include /proc/self/mem"
 refused include-proc-self-mem "access denied by acl file: no rule allows"

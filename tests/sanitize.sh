@@ -6,9 +6,10 @@
 #   usage: sanitize.sh BUILD_DIR     (a build directory of its own)
 #
 # Every process writes its sanitizer reports to a directory of its own
-# (log_path), because the broker's workers and its policy reader are not
-# processes any test watches the stderr of, and the reader and the helper
-# run as test users: the directory is world-writable and sticky so they can.
+# (log_path), because the broker's workers are not processes any test
+# watches the stderr of, and the workers (once they become the requester)
+# and the helper run as test users: the directory is world-writable and
+# sticky so they can.
 # Any report fails the run, even if the test that caused it passed.
 #
 # Built with clang: gcc 12's UBSan ignores log_path and prints to stderr,
@@ -19,9 +20,9 @@
 # LeakSanitizer is on.  It runs when a process exits through exit(): the
 # broker itself (root, fewer capabilities, still dumpable, so its tracer
 # thread may attach), the helper and the test tools (ordinary users, never
-# setuid).  Processes that change identity (the policy reader) and the
-# workers leave with _exit(), so LeakSanitizer never runs in them: no
-# false reports from a process that cannot be traced after a setuid().
+# setuid).  The workers, which change identity, leave with _exit(), so
+# LeakSanitizer never runs in them: no false reports from a process that
+# cannot be traced after a setuid().
 # It does not work under ptrace: do not run this under strace or gdb.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
