@@ -187,15 +187,6 @@ static void reaped(struct listener *l, pid_t pid, int status)
 	}
 }
 
-static void reap(struct listener *l, bool block)
-{
-	pid_t pid;
-	int status;
-
-	while ((pid = waitpid(-1, &status, block ? 0 : WNOHANG)) > 0)
-		reaped(l, pid, status);
-}
-
 static void drain_done(struct listener *l)
 {
 	pid_t pid;
@@ -204,6 +195,17 @@ static void drain_done(struct listener *l)
 		for (unsigned i = 0; i < l->n; i++)
 			if (l->w[i].pid == pid)
 				l->w[i].answered = true;
+}
+
+static void reap(struct listener *l, bool block)
+{
+	pid_t pid;
+	int status;
+
+	/* a worker says "answered" before it exits: read that before its pid is reused */
+	drain_done(l);
+	while ((pid = waitpid(-1, &status, block ? 0 : WNOHANG)) > 0)
+		reaped(l, pid, status);
 }
 
 static unsigned in_flight(struct listener *l, uid_t uid)
@@ -318,7 +320,7 @@ static void start_reaper(struct listener *l)
 void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct broker_conf *))
 {
 	struct listener *l = calloc(1, sizeof(*l));
-	struct pollfd pfd[2] = { { .fd = -1, .events = POLLIN }, { .fd = lsock, .events = POLLIN } };
+	struct pollfd pfd = { .fd = lsock, .events = POLLIN };
 
 	if (!l)
 		die("out of memory");
@@ -326,7 +328,6 @@ void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct brok
 	/* non-blocking both ways: a full pipe must never stall a worker's reply */
 	if (pipe2(l->done, O_CLOEXEC | O_NONBLOCK) < 0)
 		die("pipe: %s", strerror(errno));
-	pfd[0].fd = l->done[0];
 	l->conf = conf;
 	set_signals(&l->waitmask);
 	if (fcntl(lsock, F_SETFL, fcntl(lsock, F_GETFL) | O_NONBLOCK) < 0)
@@ -335,22 +336,25 @@ void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct brok
 	while (!stopping) {
 		time_t now = time(NULL);
 		struct timespec ts = { .tv_sec = l->next_reap > now ? l->next_reap - now : 0 };
-		/* at the bound, wait for a worker to end; connections wait in the backlog */
+		/*
+		 * At the bound, wait for a worker to end (SIGCHLD); connections
+		 * wait in the backlog.  The done pipe is not polled: it is only
+		 * read when a connection comes (in_flight()), and a worker writes
+		 * to it before it replies, so nobody is woken for it.
+		 */
 		int n;
 
-		pfd[1].revents = 0;
-		n = ppoll(pfd, l->n < conf->max_requests ? 2 : 1, &ts, &l->waitmask);
+		pfd.revents = 0;
+		n = ppoll(&pfd, l->n < conf->max_requests ? 1 : 0, &ts, &l->waitmask);
 
 		reap(l, false);
-		if (n > 0 && (pfd[0].revents & POLLIN))
-			drain_done(l);
 		if (reloading) {
 			reloading = 0;
 			reload(conf);
 		}
 		if (time(NULL) >= l->next_reap)
 			start_reaper(l);
-		if (n > 0 && (pfd[1].revents & POLLIN))
+		if (n > 0 && (pfd.revents & POLLIN))
 			accept_one(l);
 	}
 	reap(l, true);
