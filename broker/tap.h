@@ -35,9 +35,8 @@ int tap_open(struct tap *t, char *err, size_t errlen);
 /*
  * Makes t (opened by tap_open()) a tap (tap%d, IFF_TAP|IFF_NO_PI,
  * IFF_VNET_HDR iff asked and the kernel has it), gives it br's MTU and a MAC
- * whose first octet is 0xfe,
- * sets its alias (the census's attribution, may be NULL), enslaves it to br
- * by ifindex and brings it up.  0 or -errno; on error t->fd is closed, no
+ * whose first octet is 0xfe, sets its alias (the census's attribution, may
+ * be NULL), enslaves it to br by ifindex and brings it up.  0 or -errno; on error t->fd is closed, no
  * tap is left and err gets a line for the user.
  */
 int tap_create(const struct bridge *br, bool vnet_hdr, const char *alias, struct tap *t,
