@@ -18,6 +18,7 @@ static const struct {
 	{ CAP_NET_ADMIN, "CAP_NET_ADMIN", "to create taps and attach them to bridges" },
 	{ CAP_SETUID, "CAP_SETUID", "to serve each request as the requesting user" },
 	{ CAP_SETGID, "CAP_SETGID", "to serve each request with the requester's groups" },
+	{ CAP_KILL, "CAP_KILL", "to end a worker, which runs as the requester, at its deadline" },
 };
 
 #define NNEEDED (sizeof(needed) / sizeof(needed[0]))
@@ -53,29 +54,38 @@ void caps_restrict(void)
 }
 
 /*
- * Raw capget/capset on the request path: libcap-ng resets its state in a
- * forked worker and would parse /proc twice to rebuild it.
+ * Raw capget/capset off the start-up path: libcap-ng resets its state in a
+ * forked process and would parse /proc twice to rebuild it.
  */
-int caps_net_admin_only(void)
+int caps_only(uint64_t want)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
-	const uint32_t want = 1u << CAP_NET_ADMIN;   /* word 0 */
 
-	data[0].effective = data[0].permitted = want;
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		data[i].effective = data[i].permitted = (uint32_t)(want >> (32 * i));
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return -errno;
-	/* ambient capabilities would survive an exec; there is none, and none may be */
+	/* ambient capabilities would survive an exec; none may be left */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return -errno;
 	/* read back what we set, rather than trusting it */
 	memset(data, 0xff, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return -errno;
-	if (data[0].effective != want || data[0].permitted != want || data[0].inheritable)
-		return -EPERM;
-	for (int i = 1; i < _LINUX_CAPABILITY_U32S_3; i++)
-		if (data[i].effective || data[i].permitted || data[i].inheritable)
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (data[i].effective != (uint32_t)(want >> (32 * i)) ||
+		    data[i].permitted != (uint32_t)(want >> (32 * i)) || data[i].inheritable)
 			return -EPERM;
 	return 0;
+}
+
+int caps_net_admin_only(void)
+{
+	return caps_only(CAPS_BIT(CAP_NET_ADMIN));
+}
+
+int caps_none(void)
+{
+	return caps_only(0);
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,8 +30,9 @@ void log_to_stderr(void)
 	to_syslog = false;
 }
 
-static void __attribute__((format(printf, 1, 0))) vline(const char *fmt, va_list ap)
+static int __attribute__((format(printf, 1, 0))) vline(const char *fmt, va_list ap)
 {
+	ssize_t w;
 	char buf[4096];
 	size_t n = to_syslog ? 0 : (size_t)snprintf(buf, sizeof(buf), "ontap-broker: ");
 	int m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
@@ -41,12 +43,16 @@ static void __attribute__((format(printf, 1, 0))) vline(const char *fmt, va_list
 	if (to_syslog) {
 		buf[n] = '\0';
 		syslog(LOG_NOTICE, "%s", buf);
-		return;
+		return 0;
 	}
 	buf[n++] = '\n';
-	/* one write per line, so lines of concurrent workers never interleave */
-	if (write(STDERR_FILENO, buf, n) < 0)
-		return;
+	/* one write per line, so lines of concurrent writers never interleave */
+	do
+		w = write(STDERR_FILENO, buf, n);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	return (size_t)w == n ? 0 : -EFBIG;
 }
 
 void log_line(const char *fmt, ...)
@@ -56,6 +62,17 @@ void log_line(const char *fmt, ...)
 	va_start(ap, fmt);
 	vline(fmt, ap);
 	va_end(ap);
+}
+
+int log_record(const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vline(fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void die(const char *fmt, ...)

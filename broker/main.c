@@ -24,9 +24,10 @@
 #include "aclfile.h"
 #include "caps.h"
 #include "census.h"
-#include "listen.h"
+#include "inetd.h"
+#include "listener.h"
 #include "log.h"
-#include "serve.h"
+#include "socket.h"
 
 enum mode { MODE_LISTEN, MODE_INETD, MODE_CHECK, MODE_LIST };
 
@@ -387,7 +388,7 @@ static void serve_stdin(struct broker_conf *c)
 		die("--inetd: standard input is not a connected unix stream socket");
 	signal(SIGPIPE, SIG_IGN);
 	caps_restrict();
-	serve(STDIN_FILENO, c, -1);
+	inetd_serve(STDIN_FILENO, c);
 }
 
 int main(int argc, char *argv[])

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,26 +13,7 @@
 #include "caps.h"
 #include "peer.h"
 
-static int peer_groups(int sock, struct peer *p)
-{
-	socklen_t len = 64 * sizeof(gid_t);
-
-	/* bounded: the kernel says how much room it needs on ERANGE */
-	for (int tries = 0; tries < 4; tries++) {
-		gid_t *g = realloc(p->groups, len ? len : 1);
-
-		if (!g)
-			return -ENOMEM;
-		p->groups = g;
-		if (getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0) {
-			p->ngroups = (int)(len / sizeof(gid_t));
-			return 0;
-		}
-		if (errno != ERANGE)
-			return -errno;
-	}
-	return -ERANGE;
-}
+#define OVERFLOW_GID 65534
 
 int peer_get(int sock, struct peer *p)
 {
@@ -45,24 +28,146 @@ int peer_get(int sock, struct peer *p)
 	p->pid = uc.pid;
 	p->uid = uc.uid;
 	p->gid = uc.gid;
-	return peer_groups(sock, p);
+	len = sizeof(p->groups);
+	/* ERANGE: more than PEER_GROUPS_MAX; we won't serve a partial set */
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, p->groups, &len) < 0)
+		return errno == ERANGE ? -E2BIG : -errno;
+	p->ngroups = (int)(len / sizeof(gid_t));
+	return 0;
 }
 
-void peer_free(struct peer *p)
+bool peer_nested(pid_t pid)
 {
-	free(p->groups);
-	p->groups = NULL;
-	p->ngroups = 0;
+	static const char initial[] = "0 0 4294967295";
+	char path[32], buf[128], *s = buf, *d = buf;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	/* "         0          0 4294967295\n", spaces squeezed */
+	for (; *s; s++)
+		if (*s != ' ' || (d > buf && d[-1] != ' '))
+			*d++ = *s;
+	*d = '\0';
+	return strcmp(buf, initial) != 0 && strcmp(buf, "0 0 4294967295\n") != 0;
 }
 
-const char *peer_groups_str(const struct peer *p, char *out, size_t cap)
+static int cmp_gid(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int add_group(struct identity *id, gid_t g)
+{
+	for (int i = 0; i < id->ngroups; i++)
+		if (id->groups[i] == g)
+			return 0;
+	if (id->ngroups == PEER_GROUPS_MAX)
+		return -E2BIG;
+	id->groups[id->ngroups++] = g;
+	return 0;
+}
+
+/* The account's groups as the database has them (what initgroups(3) would give). */
+static int db_groups(uid_t uid, struct identity *id, gid_t *primary)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	gid_t *g;
+	int n = 64, r = 0;
+
+	*primary = OVERFLOW_GID;
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return 0;
+	*primary = pw.pw_gid;
+	for (int tries = 0; tries < 3; tries++) {
+		int got = n;
+
+		g = malloc((size_t)n * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		if (getgrouplist(pw.pw_name, pw.pw_gid, g, &got) >= 0) {
+			for (int i = 0; i < got && r == 0; i++)
+				r = add_group(id, g[i]);
+			free(g);
+			return r;
+		}
+		free(g);
+		if (got <= n)
+			break;
+		n = got;
+	}
+	return -E2BIG;
+}
+
+int peer_identity(const struct peer *p, bool nested, struct identity *id)
+{
+	gid_t primary;
+	int r;
+
+	memset(id, 0, sizeof(*id));
+	id->uid = p->uid;
+	id->nested = nested;
+	r = db_groups(p->uid, id, &primary);
+	if (r < 0)
+		return r;
+	id->gid = nested ? primary : p->gid;
+	for (int i = 0; !nested && i < p->ngroups && r == 0; i++)
+		r = add_group(id, p->groups[i]);
+	if (r < 0)
+		return r;
+	qsort(id->groups, (size_t)id->ngroups, sizeof(gid_t), cmp_gid);
+	return 0;
+}
+
+bool identity_equal(const struct identity *a, const struct identity *b)
+{
+	return a->uid == b->uid && a->gid == b->gid && a->nested == b->nested &&
+	       a->ngroups == b->ngroups &&
+	       !memcmp(a->groups, b->groups, (size_t)a->ngroups * sizeof(gid_t));
+}
+
+bool identity_in_group(const struct identity *id, gid_t gid)
+{
+	if (id->gid == gid)
+		return true;
+	return bsearch(&gid, id->groups, (size_t)id->ngroups, sizeof(gid_t), cmp_gid) != NULL;
+}
+
+bool identity_admits(const struct identity *id, const struct peer *p)
+{
+	if (p->uid != id->uid)
+		return false;
+	if (id->nested)
+		return true;
+	if (p->gid != id->gid)
+		return false;
+	for (int i = 0; i < p->ngroups; i++)
+		if (!identity_in_group(id, p->groups[i]))
+			return false;
+	return true;
+}
+
+const char *identity_groups_str(const struct identity *id, char *out, size_t cap)
 {
 	size_t o = 0;
 
 	if (cap)
 		out[0] = '\0';
-	for (int i = 0; i < p->ngroups && o < cap; i++) {
-		int n = snprintf(out + o, cap - o, "%s%u", i ? "," : "", (unsigned)p->groups[i]);
+	for (int i = 0; i < id->ngroups && o < cap; i++) {
+		int n = snprintf(out + o, cap - o, "%s%u", i ? "," : "", (unsigned)id->groups[i]);
 
 		if (n < 0 || (size_t)n >= cap - o)
 			break;
@@ -71,32 +176,23 @@ const char *peer_groups_str(const struct peer *p, char *out, size_t cap)
 	return out;
 }
 
-int peer_become(const struct peer *p)
+int identity_become(const struct identity *id)
 {
 	uid_t r, e, s;
 	gid_t rg, eg, sg;
 	int err;
 
-	/*
-	 * Leaving uid 0 would empty every capability set; CAP_NET_ADMIN is
-	 * kept through the switch and everything else dropped right after.
-	 */
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return -errno;
-	if (setgroups((size_t)p->ngroups, p->groups) < 0 ||
-	    setresgid(p->gid, p->gid, p->gid) < 0 ||
-	    setresuid(p->uid, p->uid, p->uid) < 0)
-		return -errno;
-	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+	if (setgroups((size_t)id->ngroups, id->groups) < 0 ||
+	    setresgid(id->gid, id->gid, id->gid) < 0 ||
+	    setresuid(id->uid, id->uid, id->uid) < 0)
 		return -errno;
 	/*
 	 * Explicitly, not by the uid change: the broker may run as a non-root
 	 * user given capabilities by its supervisor, and a requester may be
-	 * root.  Only CAP_NET_ADMIN is left, which opens no file: so
-	 * CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER can never make an
-	 * unreadable ACL readable, nor CAP_SETUID lead back to the broker's uid.
+	 * root.  No capability is left: so no CAP_DAC_OVERRIDE can make an
+	 * unreadable ACL readable, and nothing leads back to the broker's uid.
 	 */
-	err = caps_net_admin_only();
+	err = caps_none();
 	if (err < 0)
 		return err;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -104,8 +200,8 @@ int peer_become(const struct peer *p)
 	/* read back what we set, rather than trusting it */
 	if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0)
 		return -errno;
-	if (r != p->uid || e != p->uid || s != p->uid ||
-	    rg != p->gid || eg != p->gid || sg != p->gid)
+	if (r != id->uid || e != id->uid || s != id->uid ||
+	    rg != id->gid || eg != id->gid || sg != id->gid)
 		return -EPERM;
 	/*
 	 * Whatever fs.suid_dumpable says: the requester, whose uid this process

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: ISC */
+/* Runs in the listener, or an --inetd instance's privileged parent (see answer.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "answer.h"
+#include "log.h"
+#include "wire.h"
+
+static int record(const struct identity *id, pid_t pid, const struct verdict *v,
+		  const struct make_resp *made, int err, const char *reason)
+{
+	char groups[4096], asked[4 * IFNAMSIZ + 1], bridge[4 * IFNAMSIZ + 1];
+	char why[4 * PROTO_REASON_MAX + 1], exe[4 * sizeof(v->exe)], when[32];
+	const char *verdict = err == 0 ? "grant" : v->denied ? "deny" : "refuse";
+
+	log_time(when);
+	log_clean(why, sizeof(why), reason, strlen(reason));
+	if (!id)
+		return log_record("time=%s verdict=refuse uid=? reason=\"%s\"", when, why);
+	identity_groups_str(id, groups, sizeof(groups));
+	log_clean(asked, sizeof(asked), v->asked, v->asked_len);
+	log_clean(bridge, sizeof(bridge), v->bridge, strlen(v->bridge));
+	log_clean(exe, sizeof(exe), v->exe, strlen(v->exe));
+	return log_record("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" "
+			  "bridge=\"%s\"%s%s%s tap=%s ifindex=%u vnet_hdr=%d errno=%d reason=\"%s\"",
+			  when, verdict, (unsigned)id->uid, (unsigned)id->gid, groups, (int)pid,
+			  exe, v->bridge[0] ? bridge : asked,
+			  v->bridge[0] && strcmp(asked, bridge) ? " requested=\"" : "",
+			  v->bridge[0] && strcmp(asked, bridge) ? asked : "",
+			  v->bridge[0] && strcmp(asked, bridge) ? "\"" : "",
+			  err ? "-" : made->name, err ? 0 : made->ifindex,
+			  err ? 0 : !!(made->flags & PROTO_F_VNET_HDR), err, why);
+}
+
+static int send_refuse(int conn, int err, const char *reason)
+{
+	struct proto_msg msg = { .type = PROTO_REFUSE, .refuse.err = err };
+
+	/* the reason goes out as one line; the encoder would refuse a newline */
+	log_clean(msg.refuse.reason, sizeof(msg.refuse.reason), reason, strlen(reason));
+	return wire_send(conn, &msg, -1);
+}
+
+int answer(int conn, const struct identity *id, pid_t pid, const struct verdict *v,
+	   const struct make_resp *made, const int *fds)
+{
+	int err = made ? made->err : v->err;
+	const char *reason = made && made->err ? made->reason : v->reason;
+	struct proto_msg msg = { .type = PROTO_GRANT };
+	int r;
+
+	/* the listener serves everyone: a client that does not read can't hold it */
+	fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_NONBLOCK);
+	if (err == 0 && !made)
+		err = EPROTO, reason = "internal error: allowed but not made";
+	r = record(id, pid, v, made, err, reason);
+	if (err) {
+		send_refuse(conn, err, reason);
+		return 0;
+	}
+	if (r < 0) {
+		/* no record, no grant */
+		send_refuse(conn, EIO, "the broker cannot write its audit record");
+		return r;
+	}
+	msg.link.flags = made->flags & PROTO_F_VNET_HDR;
+	memcpy(msg.link.name, made->name, sizeof(msg.link.name));
+	r = wire_send(conn, &msg, fds[0]);
+	if (r < 0) {
+		char why[128];
+
+		/* the caller will never have it: the caller closes it, and we say so */
+		snprintf(why, sizeof(why), "cannot send the tap to the caller: %s", strerror(-r));
+		record(id, pid, v, made, -r, why);
+	}
+	return r;
+}
+
+void answer_refuse(int conn, const struct identity *id, pid_t pid, struct verdict *v,
+		   int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	va_end(ap);
+	v->err = err;
+	answer(conn, id, pid, v, NULL, NULL);
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: ISC */
+/* Runs in an --inetd instance, the request's privileged parent (see inetd.h). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#include "answer.h"
+#include "caps.h"
+#include "chan.h"
+#include "inetd.h"
+#include "log.h"
+#include "maker.h"
+#include "worker.h"
+
+#define KILL_GRACE_MS 1000
+
+static void refuse(int conn, const struct identity *who, pid_t pid, struct verdict *v,
+		   int err, const char *why)
+{
+	v->err = err;
+	snprintf(v->reason, sizeof(v->reason), "%s", why);
+	answer(conn, who, pid, v, NULL, NULL);
+}
+
+/* The worker's verdict within the deadline, or -errno. */
+static int await_verdict(int chan, const struct broker_conf *conf, struct verdict *v)
+{
+	struct pollfd pfd = { .fd = chan, .events = POLLIN };
+	int none, r;
+	unsigned n;
+	long got;
+
+	do
+		r = poll(&pfd, 1, (int)conf->deadline_s * 1000 + KILL_GRACE_MS);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (r < 0)
+		return -errno;
+	got = chan_recv(chan, v, sizeof(*v), true, &none, 0, &n, true);
+	if (got < 0)
+		return (int)got;
+	return verdict_check(v, 1);
+}
+
+static void decide_and_make(int conn, int chan, const struct broker_conf *conf,
+			    const struct identity *who, pid_t pid, struct verdict *v)
+{
+	struct job job = { .id = 1, .deadline_ms = conf->deadline_s * 1000 };
+	struct make_req req = { .id = 1 };
+	struct make_resp resp;
+	int fds[MAKER_FDS_MAX], lock = maker_open_lock(conf);
+	int r = chan_send(chan, &job, sizeof(job), &conn, 1);
+
+	if (r == 0)
+		r = await_verdict(chan, conf, v);
+	if (r < 0) {
+		char why[128];
+
+		memset(v, 0, sizeof(*v));
+		snprintf(why, sizeof(why), r == -ETIMEDOUT ?
+			 "no answer within %u s (the worker was ended)" :
+			 "the worker serving this request failed", conf->deadline_s);
+		refuse(conn, who, pid, v, r == -ETIMEDOUT ? ETIMEDOUT : EPROTO, why);
+	} else if (v->err) {
+		answer(conn, who, pid, v, NULL, NULL);
+	} else {
+		req.flags = v->flags;
+		req.queues = v->queues;
+		req.bridge_ifindex = v->bridge_ifindex;
+		memcpy(req.bridge, v->bridge, sizeof(req.bridge));
+		maker_owner(conf, who, pid, &req.owner);
+		maker_make(conf, lock, &req, &resp, fds);
+		answer(conn, who, pid, v, &resp, fds);
+		for (unsigned i = 0; resp.err == 0 && i < resp.nfds; i++)
+			close(fds[i]);
+	}
+	if (lock >= 0)
+		close(lock);
+}
+
+void inetd_serve(int conn, const struct broker_conf *conf)
+{
+	struct verdict *v = calloc(1, sizeof(*v));
+	struct identity *who = malloc(sizeof(*who));
+	struct peer *p = malloc(sizeof(*p));
+	int ch[2] = { -1, -1 }, r = v && who && p ? peer_get(conn, p) : -ENOMEM;
+	pid_t worker = -1;
+
+	if (r == 0)
+		r = peer_identity(p, peer_nested(p->pid), who);
+	if (r < 0) {
+		if (v) {
+			snprintf(v->reason, sizeof(v->reason), "cannot identify the caller: %s",
+				 strerror(-r));
+			v->err = -r;
+			answer(conn, NULL, 0, v, NULL, NULL);
+		}
+		goto out;
+	}
+	r = chan_pair(ch);
+	if (r == 0 && (worker = fork()) == 0) {
+		close(ch[0]);
+		worker_main(ch[1], who, conf);
+	}
+	if (r < 0 || worker < 0) {
+		refuse(conn, who, p->pid, v, r < 0 ? -r : errno, "cannot start a worker");
+		goto out;
+	}
+	close(ch[1]);
+	ch[1] = -1;
+	/* the worker exists: what it needed to become the requester is dropped */
+	r = caps_only(CAPS_BIT(CAP_NET_ADMIN) | CAPS_BIT(CAP_KILL));
+	if (r < 0)
+		refuse(conn, who, p->pid, v, -r, "cannot drop privileges");
+	else
+		decide_and_make(conn, ch[0], conf, who, p->pid, v);
+out:
+	if (worker > 0) {
+		/* the requester's to stop: only SIGKILL ends it for sure */
+		kill(worker, SIGKILL);
+		while (waitpid(worker, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	for (int i = 0; i < 2; i++)
+		if (ch[i] >= 0)
+			close(ch[i]);
+	free(v);
+	free(who);
+	free(p);
+}

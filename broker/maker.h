@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The maker: the only code that changes the host's interfaces.  In listener
+ * mode it is a child of the listener, root (or the broker's user) with
+ * CAP_NET_ADMIN alone, that the requester cannot signal or rlimit; in
+ * --inetd mode the instance's privileged parent does the same work itself.
+ * It never sees a byte a client sent: the listener gives it a checked
+ * verdict and the requester's identity as the kernel gave it.  It resolves
+ * the bridge again, counts quotas and creates the tap under the quota lock
+ * (held only here, only around count-and-create, never by a process a
+ * requester controls), and removes orphaned taps.
+ */
+#ifndef ONTAP_MAKER_H
+#define ONTAP_MAKER_H
+
+#include <stdint.h>
+#include <net/if.h>
+
+#include "census.h"
+#include "conf.h"
+#include "peer.h"
+#include "proto.h"
+
+#define MAKER_FDS_MAX 1
+
+struct make_req {
+	uint32_t id;
+	uint32_t flags;              /* PROTO_F_* asked for */
+	uint32_t queues;
+	uint32_t bridge_ifindex;     /* as the worker resolved it */
+	char bridge[IFNAMSIZ];       /* the name the ACL decided on */
+	struct tap_owner owner;      /* the census attribution: quota groups, pid */
+};
+
+struct make_resp {
+	uint32_t id;
+	int32_t err;                 /* 0: made */
+	uint32_t ifindex;
+	uint32_t flags;              /* PROTO_F_* actually set */
+	uint32_t nfds;
+	char name[IFNAMSIZ];
+	char reason[PROTO_REASON_MAX + 1];   /* on error, a line for the user */
+};
+
+/* The census attribution for a requester: uid, gid, pid, its quota groups. */
+void maker_owner(const struct broker_conf *conf, const struct identity *id, pid_t pid,
+		 struct tap_owner *o);
+
+/*
+ * Makes what req asks for, under conf's quotas: 0 and the descriptors in
+ * fds (resp->nfds of them), or -errno with resp->reason.  Nothing is left
+ * behind on error.  lock: maker_open_lock()'s answer.
+ */
+int maker_make(const struct broker_conf *conf, int lock, const struct make_req *req,
+	       struct make_resp *resp, int fds[MAKER_FDS_MAX]);
+
+/* Removes taps made persistent that nobody holds; logs each. */
+void maker_reap(void);
+
+/* Opens conf's quota lock file: the fd, or -errno (-ENOLCK: no quotas, none needed). */
+int maker_open_lock(const struct broker_conf *conf);
+
+/*
+ * The maker child: drops to CAP_NET_ADMIN alone, then serves the listener's
+ * messages on chan until it is closed.  Never returns.
+ */
+void maker_main(int chan, const struct broker_conf *conf) __attribute__((noreturn));
+
+/* listener -> maker */
+enum maker_op { MAKER_MAKE = 1, MAKER_CONF, MAKER_REAP };
+
+/* each op's message is only as long as its part of the union */
+struct maker_msg {
+	uint32_t op;
+	union {
+		struct make_req make;
+		struct broker_conf conf;
+	};
+};
+
+/* The exact length of a message of op, 0 for an unknown op. */
+size_t maker_msg_len(uint32_t op);
+
+#endif

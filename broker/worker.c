@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Runs in a worker, as the requester (see worker.h).  Everything here may be
+ * stopped, killed or rlimited by the requester at any instant: the listener
+ * bounds it with a deadline and SIGKILL, and believes only a verdict that
+ * verdict_check() accepts.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "ifname.h"
+#include "policy.h"
+#include "tap.h"
+#include "wire.h"
+#include "worker.h"
+
+static bool nul_in(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+int verdict_check(const struct verdict *v, uint32_t id)
+{
+	if (v->id != id || v->err < 0 || v->err > 4095 || v->denied > 1 || v->version > 2 ||
+	    v->asked_len >= IFNAMSIZ || !nul_in(v->bridge, sizeof(v->bridge)) ||
+	    !nul_in(v->reason, sizeof(v->reason)) || !nul_in(v->exe, sizeof(v->exe)))
+		return -EBADMSG;
+	if (v->err == 0 &&
+	    (v->denied || v->version == 0 || v->kind != KIND_TAP || v->queues != 1 ||
+	     v->bridge_ifindex == 0 || !ifname_valid(v->bridge, strlen(v->bridge)) ||
+	     (v->flags & ~PROTO_F_VNET_HDR)))
+		return -EBADMSG;
+	return 0;
+}
+
+static int refuse(struct verdict *v, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int refuse(struct verdict *v, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	va_end(ap);
+	v->err = err;
+	return -err;
+}
+
+/* exactly one REQUEST and nothing after it, within the deadline */
+static int read_request(int sock, const struct job *job, unsigned deadline_s,
+			struct verdict *v)
+{
+	struct timeval tv = { .tv_sec = job->deadline_ms / 1000,
+			      .tv_usec = (job->deadline_ms % 1000) * 1000 };
+	struct proto_msg msg;
+	char c;
+	int r;
+
+	if (!tv.tv_sec && !tv.tv_usec)
+		tv.tv_usec = 1000;
+	if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return refuse(v, errno, "cannot set the request's deadline: %s", strerror(errno));
+	r = wire_recv(sock, &msg, NULL);
+	if (r == -EAGAIN)
+		return refuse(v, ETIMEDOUT, "no complete request within %u s", deadline_s);
+	if (r < 0)
+		return refuse(v, -r, "bad request: %s", strerror(-r));
+	if (msg.type != PROTO_REQUEST)
+		return refuse(v, EPROTO, "bad request: message type %d is not a request", msg.type);
+	if (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+		return refuse(v, EPROTO, "bad request: bytes after the request");
+	v->version = PROTO_VERSION;
+	v->kind = KIND_TAP;
+	v->queues = 1;
+	v->flags = msg.link.flags;
+	v->asked_len = (uint8_t)strlen(msg.link.name);
+	memcpy(v->asked, msg.link.name, v->asked_len);
+	return 0;
+}
+
+/*
+ * The ACL is read here, as the requester: the files' modes decide what the
+ * requester can see, exactly as for its own programs.
+ */
+static int decide(const struct broker_conf *conf, pid_t pid, struct verdict *v)
+{
+	struct policy_answer ans;
+	struct bridge br;
+	enum acl_verdict verdict;
+	int found;
+
+	if (!ifname_valid(v->asked, v->asked_len))
+		return refuse(v, EINVAL, "invalid bridge name");
+	memcpy(v->bridge, v->asked, v->asked_len);
+	found = bridge_lookup(v->bridge, &br, v->reason, sizeof(v->reason));
+	if (found == 0) {
+		snprintf(v->bridge, sizeof(v->bridge), "%s", br.name);
+		v->bridge_ifindex = br.ifindex;
+	}
+	verdict = policy_check(pid, conf->acl_path, v->bridge, conf->semantics, &ans);
+	memcpy(v->exe, ans.exe, sizeof(v->exe));
+	switch (verdict) {
+	case ACL_ALLOW:
+		break;
+	case ACL_DENY:
+		v->denied = 1;
+		return refuse(v, EACCES, "%s", ans.acl.msg);
+	default:
+		/* the policy could not be read: it failed closed, a denial all the same */
+		v->denied = 1;
+		return refuse(v, ans.acl.err ? ans.acl.err : EINVAL, "%s", ans.acl.msg);
+	}
+	/* allowed, but no such bridge: bridge_lookup() said why, in qemu's words */
+	if (found < 0) {
+		v->err = -found;
+		return found;
+	}
+	snprintf(v->reason, sizeof(v->reason), "%s", ans.acl.msg);
+	return 0;
+}
+
+static void serve_one(int sock, const struct job *job, const struct identity *id,
+		      const struct broker_conf *conf, struct verdict *v)
+{
+	struct peer *p = malloc(sizeof(*p));
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	v->id = job->id;
+	if (!p) {
+		refuse(v, ENOMEM, "out of memory");
+		return;
+	}
+	/* the listener chose this worker by identity; make sure, from the kernel */
+	r = peer_get(sock, p);
+	if (r < 0)
+		refuse(v, -r, "cannot identify the caller: %s", strerror(-r));
+	else if (!identity_admits(id, p))
+		refuse(v, EPERM, "the caller's credentials are not this worker's");
+	else if (read_request(sock, job, conf->deadline_s, v) == 0)
+		decide(conf, p->pid, v);
+	free(p);
+}
+
+void worker_main(int chan, const struct identity *id, const struct broker_conf *conf)
+{
+	struct verdict v;
+	struct job job;
+	int r = identity_become(id), conn;
+	unsigned n;
+	long got;
+
+	if (r < 0) {
+		fprintf(stderr, "ontap-broker: worker for uid %u: cannot take the requester's "
+			"identity: %s\n", (unsigned)id->uid, strerror(-r));
+		_exit(1);
+	}
+	for (;;) {
+		got = chan_recv(chan, &job, sizeof(job), true, &conn, 1, &n, false);
+		if (got == -ECONNRESET)
+			_exit(0);
+		if (got < 0 || n != 1)
+			_exit(1);
+		serve_one(conn, &job, id, conf, &v);
+		close(conn);
+		if (chan_send(chan, &v, sizeof(v), NULL, 0) < 0)
+			_exit(1);
+	}
+}

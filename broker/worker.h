@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * A worker: a process of the listener's that becomes one requester's identity
+ * for good (its uid, gid and groups, no capability, NO_NEW_PRIVS, not
+ * dumpable) before it reads a byte from a client.  It serves, one at a time,
+ * the connections the listener hands it — only ever connections of that
+ * identity — and for each decodes the request, checks the bridge, reads the
+ * ACL as the requester and sends the listener a verdict.  It never answers
+ * the client and writes no audit record: the requester may stop, kill or
+ * rlimit it at any moment, so nothing anyone else depends on happens here.
+ */
+#ifndef ONTAP_WORKER_H
+#define ONTAP_WORKER_H
+
+#include <stdint.h>
+#include <net/if.h>
+
+#include "conf.h"
+#include "peer.h"
+#include "proto.h"
+
+/* listener -> worker, with the client's connection as the one descriptor */
+struct job {
+	uint32_t id;
+	uint32_t deadline_ms;   /* left for the whole request */
+};
+
+enum { KIND_TAP = 1 };
+
+/* worker -> listener: exactly this size; every field checked by verdict_check() */
+struct verdict {
+	uint32_t id;
+	int32_t err;                 /* 0: allowed; else a Linux errno, 1..4095 */
+	uint8_t denied;              /* refused by the ACL (or by its failing closed) */
+	uint8_t version;             /* of the request; 0: none was decoded */
+	uint8_t kind;
+	uint8_t asked_len;
+	uint32_t flags;              /* the request's */
+	uint32_t queues;
+	uint32_t bridge_ifindex;
+	char asked[IFNAMSIZ];        /* the bridge as asked for: asked_len raw bytes */
+	char bridge[IFNAMSIZ];       /* the bridge decided on, NUL-terminated */
+	char reason[PROTO_REASON_MAX + 1];
+	char exe[256];               /* advisory: the requester's executable */
+};
+
+/*
+ * Pure: 0 if v is well formed (NUL-terminated strings, ranges, an allowed
+ * verdict naming a valid bridge) and answers job id, else -EBADMSG.  The
+ * listener trusts a worker no further than this.
+ */
+int verdict_check(const struct verdict *v, uint32_t id);
+
+/*
+ * The worker process, from fork to exit: becomes id, then serves jobs from
+ * chan until it is closed.  Never returns.
+ */
+void worker_main(int chan, const struct identity *id, const struct broker_conf *conf)
+	__attribute__((noreturn));
+
+#endif
