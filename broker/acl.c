@@ -24,6 +24,7 @@
  * here it is only compared byte for byte.
  */
 #include "acl.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -103,23 +104,18 @@ static void mb_printf(struct msgbuf *mb, const char *fmt, ...)
 }
 
 /*
- * Bytes from a file, a path or the bridge name end up in logs and in the
- * user's terminal: anything but printable ASCII is shown as \xNN so it can
- * neither forge a log line nor drive a terminal.  The backslash is escaped
- * too, so the output reads back unambiguously.
+ * Bytes from a file, a path or the bridge name end up in logs, audit
+ * records and the user's terminal: they go through ontap's one escaper
+ * (escape.h), so they can neither forge a record nor drive a terminal, and
+ * the message reads back unambiguously.  Cut short, a message never ends in
+ * half an escape.
  */
 static void mb_bytes(struct msgbuf *mb, const char *s, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			mb_printf(mb, "%c", c);
-		else
-			mb_printf(mb, "\\x%02x", c);
-	}
+	if (mb->len + 1 >= mb->cap)
+		return;
+	escape(mb->buf + mb->len, mb->cap - mb->len, s, n);
+	mb->len += strlen(mb->buf + mb->len);
 }
 
 static void mb_str(struct msgbuf *mb, const char *s)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "census.h"
+#include "escape.h"
 #include "ifname.h"
 #include "log.h"
 #include "peer.h"
@@ -244,15 +245,16 @@ static int become(struct request *rq)
 
 static void audit(const struct request *rq)
 {
-	char groups[512], bridge[4 * IFNAMSIZ + 1], reason[4 * PROTO_REASON_MAX + 1];
-	char exe[4 * sizeof(rq->policy.exe)], when[32];
+	char groups[512], bridge[ESCAPE_SIZE(IFNAMSIZ)], reason[ESCAPE_SIZE(PROTO_REASON_MAX)];
+	char exe[ESCAPE_SIZE(sizeof(rq->policy.exe))], when[32];
 	const struct peer *p = &rq->peer;
 	const char *verdict = rq->err == 0 ? "grant" : rq->denied ? "deny" : "refuse";
 
 	log_time(when);
-	log_clean(bridge, sizeof(bridge), rq->bridge, rq->bridge_len);
-	log_clean(reason, sizeof(reason), rq->reason, strlen(rq->reason));
-	log_clean(exe, sizeof(exe), rq->policy.exe, strlen(rq->policy.exe));
+	/* bytes from outside are escaped once; the reason is a message (see escape.h) */
+	escape(bridge, sizeof(bridge), rq->bridge, rq->bridge_len);
+	escape_msg(reason, sizeof(reason), rq->reason);
+	escape_str(exe, sizeof(exe), rq->policy.exe);
 	if (!rq->have_peer) {
 		log_line("time=%s verdict=refuse uid=? reason=\"%s\"", when, reason);
 		return;
@@ -273,7 +275,7 @@ static int reply(int sock, struct request *rq)
 		msg.type = PROTO_REFUSE;
 		msg.refuse.err = rq->err;
 		/* the reason goes out as one line; the encoder would refuse a newline */
-		log_clean(msg.refuse.reason, sizeof(msg.refuse.reason), rq->reason, strlen(rq->reason));
+		escape_msg(msg.refuse.reason, sizeof(msg.refuse.reason), rq->reason);
 		return wire_send(sock, &msg, -1);
 	}
 	msg.type = PROTO_GRANT;

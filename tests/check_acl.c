@@ -22,6 +22,7 @@
 
 #include "acl.h"
 #include "aclfile.h"
+#include "escape.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -98,6 +99,8 @@ static void check_result_shape(const struct acl_result *res)
 	for (i = 0; i < len; i++)
 		ck_assert_msg(res->msg[i] >= 0x20 && res->msg[i] < 0x7f,
 			      "unsanitised byte 0x%02x in msg", (unsigned char)res->msg[i]);
+	/* escape.h's text: no '"', every '\\' an escape, so it fits a quoted field as is */
+	ck_assert_msg(escape_is_text(res->msg, len), "not escaped text: %s", res->msg);
 	if (res->verdict == ACL_ERROR)
 		ck_assert_int_gt(res->err, 0);
 	else
@@ -829,6 +832,15 @@ START_TEST(messages_sanitised)
 }
 END_TEST
 
+/* escape.h's rule: a '"' in a rule cannot end the reason="..." field of a record */
+START_TEST(messages_quote_escaped)
+{
+	const struct memfile t1[] = { F(M, "deny a\"b\nallow all\n") };
+
+	EXPECT(t1, "a\"b", DW, ACL_DENY, "access denied by acl file: `deny a\\x22b' at " M ":1");
+}
+END_TEST
+
 START_TEST(messages_truncated)
 {
 	char *text = repeat("include ", "p", 2000, "\n");
@@ -1129,6 +1141,7 @@ static Suite *acl_suite(void)
 	tcase_add_test(grammar, oversized_file_from_loader);
 	tcase_add_test(grammar, bad_arguments);
 	tcase_add_test(grammar, messages_sanitised);
+	tcase_add_test(grammar, messages_quote_escaped);
 	tcase_add_test(grammar, messages_truncated);
 
 	tcase_add_test(decision, allow_all);
