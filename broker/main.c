@@ -4,6 +4,7 @@
  * a unix socket, decides them with qemu's bridge.conf read as the requester,
  * and hands the tap's fd back.  See ontap-broker(8).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -227,6 +228,67 @@ static void parse_opts(int argc, char *argv[])
 		die("--daemon needs --pidfile");
 }
 
+/* systemd's socket activation (sd_listen_fds(3)): the socket is fd 3 */
+static bool activated_here(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+
+	return pid && getenv("LISTEN_FDS") && strtol(pid, NULL, 10) == getpid();
+}
+
+static int close_from(unsigned lo, unsigned hi)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (close_range(lo, hi, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -errno;
+	/* kernels before 5.9: the descriptors that are open, from /proc */
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char *end;
+		unsigned long fd = strtoul(e->d_name, &end, 10);
+
+		if (*end == '\0' && e->d_name[0] != '.' && fd >= lo && fd <= hi &&
+		    (int)fd != dirfd(d))
+			close((int)fd);
+	}
+	closedir(d);
+	return 0;
+}
+
+/*
+ * Whatever started the broker (a shell, a supervisor, a test) may have left
+ * descriptors open without O_CLOEXEC.  Every worker would inherit them, and a
+ * worker becomes the requester: they would be the requester's to use.  So
+ * all go, but 0-2, the socket systemd passed (fd 3), and --ready-fd's; in
+ * --inetd mode the connection is stdin.
+ */
+static void close_inherited(void)
+{
+	unsigned keep[2], n = 0, lo = 3;
+	int r = 0;
+
+	if (activated_here())
+		keep[n++] = 3;
+	/* in ascending order: --ready-fd is 3 or more */
+	if (o.ready_fd > 3 || (o.ready_fd == 3 && n == 0))
+		keep[n++] = (unsigned)o.ready_fd;
+	for (unsigned i = 0; i < n && r == 0; i++) {
+		if (keep[i] > lo)
+			r = close_from(lo, keep[i] - 1);
+		lo = keep[i] + 1;
+	}
+	if (r == 0)
+		r = close_from(lo, ~0U);
+	if (r < 0)
+		die("cannot close the descriptors inherited from the caller: %s", strerror(-r));
+}
+
 static void write_pidfile(const char *path)
 {
 	char buf[32];
@@ -397,6 +459,7 @@ int main(int argc, char *argv[])
 	int lsock;
 
 	parse_opts(argc, argv);
+	close_inherited();
 	/* strftime() would read /etc/localtime in every worker; once, here */
 	tzset();
 	if (o.mode == MODE_LIST)
