@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "census.h"
 #include "escape.h"
 #include "ifname.h"
@@ -26,6 +27,9 @@ struct request {
 	bool vnet_hdr;
 	char bridge[IFNAMSIZ];     /* as received; valid once checked */
 	size_t bridge_len;
+	struct bridge br;          /* what it resolved to: br.name is decided on and logged */
+	int resolved;              /* bridge_resolve()'s result */
+	char unresolved[PROTO_REASON_MAX + 1];  /* why not, told once the ACL allows */
 	struct policy_answer policy;
 	struct tap tap;
 	int lock;                  /* the quota lock file, or -1 */
@@ -74,15 +78,33 @@ static int read_request(int sock, const struct broker_conf *conf, struct request
 	return 0;
 }
 
+/*
+ * An altname names the same bridge as its canonical name: the ACL must see
+ * the canonical one, or `deny br-secret' is dodged by asking for an altname.
+ * A name that is no interface, or no bridge, is still put to the ACL first,
+ * as the reference does, so a denied user learns nothing more than before.
+ */
+static int resolve(struct request *rq)
+{
+	rq->resolved = bridge_resolve(rq->bridge, &rq->br, rq->unresolved, sizeof(rq->unresolved));
+	if (rq->resolved < 0 && rq->resolved != -ENODEV && rq->resolved != -EMEDIUMTYPE)
+		return refuse(rq, -rq->resolved, "%s", rq->unresolved);
+	return 0;
+}
+
 static int decide(const struct broker_conf *conf, struct request *rq)
 {
 	struct acl_result *res = &rq->policy.acl;
 
 	if (!ifname_valid(rq->bridge, rq->bridge_len))
 		return refuse(rq, EINVAL, "invalid bridge name");
-	switch (policy_check(&rq->peer, conf->acl_path, rq->bridge, conf->semantics,
+	if (resolve(rq) < 0)
+		return -rq->err;
+	switch (policy_check(&rq->peer, conf->acl_path, rq->br.name, conf->semantics,
 			     &rq->policy)) {
 	case ACL_ALLOW:
+		if (rq->resolved < 0)
+			return refuse(rq, -rq->resolved, "%s", rq->unresolved);
 		snprintf(rq->reason, sizeof(rq->reason), "%s", res->msg);
 		return 0;
 	case ACL_DENY:
@@ -171,6 +193,21 @@ static bool has_quotas(const struct broker_conf *conf)
 }
 
 /*
+ * The tap went to the bridge's ifindex: make sure that ifindex still is the
+ * bridge the ACL decided on, and if not, close the tap (it vanishes).
+ */
+static int recheck(struct request *rq)
+{
+	int r = bridge_recheck(&rq->br, rq->reason, sizeof(rq->reason));
+
+	if (r < 0) {
+		close(rq->tap.fd);
+		rq->tap.fd = -1;
+	}
+	return r;
+}
+
+/*
  * Count and creation happen under one lock, so two requests of one user
  * can't both see room for the last tap; brokers that share the lock file
  * (a listener's workers, inetd-mode instances) serialise here.
@@ -179,16 +216,12 @@ static int make_tap(const struct broker_conf *conf, struct request *rq)
 {
 	char alias[CENSUS_ALIAS_MAX], why[sizeof(rq->reason)];
 	struct tap_owner me;
-	struct bridge br;
-	int r;
+	int r = 0;
 
 	owner_of(conf, &rq->peer, &me);
 	if (census_alias_format(&me, alias, sizeof(alias)) < 0)
 		return refuse(rq, ENAMETOOLONG, "too many quota groups to record");
 	snprintf(why, sizeof(why), "%s", rq->reason);
-	r = bridge_lookup(rq->bridge, &br, rq->reason, sizeof(rq->reason));
-	if (r < 0)
-		goto fail;
 	if (rq->lock >= 0) {
 		if (flock(rq->lock, LOCK_EX) < 0) {
 			log_line("cannot lock `%s': %s", conf->lock_path, strerror(errno));
@@ -198,10 +231,11 @@ static int make_tap(const struct broker_conf *conf, struct request *rq)
 		if (r < 0)
 			return r;
 	}
-	r = tap_create(&br, rq->vnet_hdr, alias, &rq->tap, rq->reason, sizeof(rq->reason));
+	r = tap_create(&rq->br, rq->vnet_hdr, alias, &rq->tap, rq->reason, sizeof(rq->reason));
+	if (r == 0)
+		r = recheck(rq);
 	if (r == 0)
 		snprintf(rq->reason, sizeof(rq->reason), "%s", why);
-fail:
 	if (r < 0)
 		rq->err = -r;
 	return r;
@@ -243,16 +277,36 @@ static int become(struct request *rq)
 	return r < 0 ? refuse(rq, -r, "cannot take the requester's identity: %s", strerror(-r)) : 0;
 }
 
+/*
+ * bridge= is the name decided on, the bridge's canonical name once it was
+ * resolved; requested="..." follows when the requester asked for it by
+ * another (an altname).
+ */
+static void requested(const struct request *rq, char *bridge, size_t cap, char *asked,
+		      size_t acap)
+{
+	char shown[ESCAPE_SIZE(IFNAMSIZ)];
+
+	asked[0] = '\0';
+	if (!rq->br.name[0]) {
+		escape(bridge, cap, rq->bridge, rq->bridge_len);
+		return;
+	}
+	escape_str(bridge, cap, rq->br.name);
+	if (strcmp(rq->br.name, rq->bridge))
+		snprintf(asked, acap, " requested=\"%s\"", escape_str(shown, sizeof(shown), rq->bridge));
+}
+
 static void audit(const struct request *rq)
 {
 	char groups[512], bridge[ESCAPE_SIZE(IFNAMSIZ)], reason[ESCAPE_SIZE(PROTO_REASON_MAX)];
-	char exe[ESCAPE_SIZE(sizeof(rq->policy.exe))], when[32];
+	char exe[ESCAPE_SIZE(sizeof(rq->policy.exe))], when[32], asked[ESCAPE_SIZE(IFNAMSIZ) + 16];
 	const struct peer *p = &rq->peer;
 	const char *verdict = rq->err == 0 ? "grant" : rq->denied ? "deny" : "refuse";
 
 	log_time(when);
 	/* bytes from outside are escaped once; the reason is a message (see escape.h) */
-	escape(bridge, sizeof(bridge), rq->bridge, rq->bridge_len);
+	requested(rq, bridge, sizeof(bridge), asked, sizeof(asked));
 	escape_msg(reason, sizeof(reason), rq->reason);
 	escape_str(exe, sizeof(exe), rq->policy.exe);
 	if (!rq->have_peer) {
@@ -260,9 +314,9 @@ static void audit(const struct request *rq)
 		return;
 	}
 	peer_groups_str(p, groups, sizeof(groups));
-	log_line("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" bridge=\"%s\" "
+	log_line("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" bridge=\"%s\"%s "
 		 "tap=%s ifindex=%u vnet_hdr=%d errno=%d reason=\"%s\"",
-		 when, verdict, p->uid, p->gid, groups, (int)p->pid, exe, bridge,
+		 when, verdict, p->uid, p->gid, groups, (int)p->pid, exe, bridge, asked,
 		 rq->err ? "-" : rq->tap.name, rq->err ? 0 : rq->tap.ifindex,
 		 rq->err ? 0 : rq->tap.vnet_hdr, rq->err, reason);
 }
