@@ -25,6 +25,8 @@
 #include "aclfile.h"
 #include "caps.h"
 #include "census.h"
+#include "escape.h"
+#include "ifname.h"
 #include "listen.h"
 #include "log.h"
 #include "serve.h"
@@ -361,6 +363,94 @@ static void notify_ready(void)
 	unsetenv("NOTIFY_SOCKET");
 }
 
+/* The names --check has looked at, so each bridge is warned about once. */
+struct pin_check {
+	char (*seen)[IFNAMSIZ];
+	size_t n, cap;
+};
+
+static bool seen_before(struct pin_check *pc, const char *name)
+{
+	void *p;
+
+	for (size_t i = 0; i < pc->n; i++)
+		if (!strcmp(pc->seen[i], name))
+			return true;
+	if (pc->n == pc->cap) {
+		p = realloc(pc->seen, (pc->cap ? 2 * pc->cap : 16) * sizeof(*pc->seen));
+		if (!p)
+			return false;   /* at worst a second warning */
+		pc->seen = p;
+		pc->cap = pc->cap ? 2 * pc->cap : 16;
+	}
+	memcpy(pc->seen[pc->n++], name, IFNAMSIZ);
+	return false;
+}
+
+/* 3 (NET_ADDR_SET) once an address was set explicitly; -1 if unknown */
+static int addr_assign_type(const char *name)
+{
+	char path[64], buf[16];
+	int fd, type = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/addr_assign_type", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		char *end;
+		long v;
+
+		buf[n] = '\0';
+		v = strtol(buf, &end, 10);
+		if (end != buf && (*end == '\n' || *end == '\0') && v >= 0 && v < 256)
+			type = (int)v;
+	}
+	return type;
+}
+
+/*
+ * A bridge whose address was never set follows its lowest port's MAC, and a
+ * tap's holder may set the tap's MAC with no capability (SIOCSIFHWADDR): so
+ * whoever gets a tap on it can move the bridge's own address.
+ */
+static void pin_cb(void *ctx, const char *name, size_t len, const char *file, size_t line)
+{
+	char br[IFNAMSIZ], shown[ESCAPE_SIZE(IFNAMSIZ)], where[ESCAPE_SIZE(256)], path[64];
+	struct stat st;
+	int type;
+
+	/* validated first: the name goes into a /sys path */
+	if (!ifname_valid(name, len))
+		return;
+	memcpy(br, name, len);
+	br[len] = '\0';
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", br);
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode) || seen_before(ctx, br))
+		return;
+	type = addr_assign_type(br);
+	if (type == 3)
+		return;
+	escape_str(shown, sizeof(shown), br);
+	escape(where, sizeof(where), file, strlen(file));
+	fprintf(stderr, "ontap-broker: warning: %s:%zu: bridge `%s' follows its ports' MAC address "
+		"(addr_assign_type %d), which anyone given a tap on it can set; give it an address "
+		"of its own: ip link set %s address ADDRESS\n", where, line, shown, type, shown);
+}
+
+/* Warns, never fails: the configuration is valid, the bridge is the admin's to fix. */
+static void warn_unpinned(const struct broker_conf *c)
+{
+	struct pin_check pc = { 0 };
+	struct acl_result res;
+
+	acl_names(&aclfile_loader, c->acl_path, pin_cb, &pc, &res);
+	free(pc.seen);
+}
+
 static int check_files(const struct broker_conf *c)
 {
 	struct acl_result res;
@@ -375,6 +465,7 @@ static int check_files(const struct broker_conf *c)
 	else
 		printf("%s: absent, every setting has its default\n", o.config);
 	printf("%s: ok\n", c->acl_path);
+	warn_unpinned(c);
 	return EXIT_SUCCESS;
 }
 

@@ -815,6 +815,74 @@ START_TEST(qemu_per_group_example)
 }
 END_TEST
 
+/* ---- acl_names(): what --check looks at ----------------------------------- */
+
+struct names_seen {
+	char text[1024];   /* "NAME@FILE:LINE;" for each call */
+	size_t len;
+};
+
+static void names_cb(void *ctx, const char *name, size_t len, const char *file, size_t line)
+{
+	struct names_seen *ns = ctx;
+	int n = snprintf(ns->text + ns->len, sizeof(ns->text) - ns->len, "%.*s@%s:%zu;",
+			 (int)len, name, file, line);
+
+	ck_assert_int_gt(n, 0);
+	ns->len += (size_t)n;
+	ck_assert_uint_lt(ns->len, sizeof(ns->text));
+}
+
+static int names_of(const struct memfile *files, size_t n, struct names_seen *ns,
+		    struct acl_result *res)
+{
+	struct memfs *fs = calloc(1, sizeof(*fs));
+	struct acl_loader loader = { mem_load, mem_release, fs };
+	int r;
+
+	ck_assert_ptr_nonnull(fs);
+	fs->files = files;
+	fs->n = n;
+	fs->open = calloc(n, sizeof(*fs->open));
+	ck_assert_ptr_nonnull(fs->open);
+	memset(ns, 0, sizeof(*ns));
+	r = acl_names(&loader, files[0].path, names_cb, ns, res);
+	ck_assert_int_eq(fs->loads, fs->releases);
+	check_result_shape(res);
+	free(fs->open);
+	free(fs);
+	return r;
+}
+
+START_TEST(names_listed)
+{
+	const struct memfile t[] = {
+		F(M, "# c\nallow br0\ndeny all\ninclude /etc/qemu/i.conf\ndeny br-secret\n"
+		     "allow all\ninclude /etc/qemu/hidden.conf\n"),
+		F("/etc/qemu/i.conf", "allow br1\nallow br0\nallow a\"b\n"),
+		FERR("/etc/qemu/hidden.conf", EACCES),
+	};
+	const struct memfile bad[] = {
+		F(M, "allow br0\ninclude /etc/qemu/bad.conf\n"),
+		F("/etc/qemu/bad.conf", "frob br9\n"),
+	};
+	const struct memfile none[] = { F(M, "allow all\n") };
+	struct names_seen ns;
+	struct acl_result res;
+
+	ck_assert_int_eq(names_of(t, ARRAY_SIZE(t), &ns, &res), 0);
+	ck_assert_int_eq(res.verdict, ACL_ALLOW);
+	/* in file order, includes in place, duplicates and all; `all' is no name */
+	ck_assert_str_eq(ns.text, "br0@" M ":2;br1@/etc/qemu/i.conf:1;br0@/etc/qemu/i.conf:2;"
+				  "a\"b@/etc/qemu/i.conf:3;br-secret@" M ":5;");
+	ck_assert_int_eq(names_of(bad, ARRAY_SIZE(bad), &ns, &res), -EINVAL);
+	ck_assert_int_eq(res.verdict, ACL_ERROR);
+	ck_assert_ptr_nonnull(strstr(res.msg, "/etc/qemu/bad.conf:1: Unknown command `frob'"));
+	ck_assert_int_eq(names_of(none, ARRAY_SIZE(none), &ns, &res), 0);
+	ck_assert_str_eq(ns.text, "");
+}
+END_TEST
+
 /* ---- messages ------------------------------------------------------------ */
 
 START_TEST(messages_sanitised)
@@ -1142,6 +1210,7 @@ static Suite *acl_suite(void)
 	tcase_add_test(grammar, bad_arguments);
 	tcase_add_test(grammar, messages_sanitised);
 	tcase_add_test(grammar, messages_quote_escaped);
+	tcase_add_test(grammar, names_listed);
 	tcase_add_test(grammar, messages_truncated);
 
 	tcase_add_test(decision, allow_all);
