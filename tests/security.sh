@@ -43,15 +43,13 @@ put_file "$CONF" root:root 0644 <<<"lock-file $T/quota.lock"
 export ONTAP_SOCKET=$T/broker.sock
 LOGF=$T/broker.log
 
-# start LOG [REDIRECTIONS...]: the broker on $ONTAP_SOCKET; BROKER_PID
+# start: the broker on $ONTAP_SOCKET, inheriting this shell's open fds; BROKER_PID
 start() {
-	local logf=$1
-	shift
 	rm -f "$ONTAP_SOCKET"
-	eval '"$BUILD/ontap-broker" --config "$CONF" --socket "$ONTAP_SOCKET" --acl "$ACL/bridge.conf" 2>>"$logf" '"$*"' &'
+	"$BUILD/ontap-broker" --config "$CONF" --socket "$ONTAP_SOCKET" --acl "$ACL/bridge.conf" 2>>"$LOGF" &
 	BROKER_PID=$!
 	ONTAP_PIDS+=("$BROKER_PID")
-	wait_for 100 test -S "$ONTAP_SOCKET" || { cat "$logf" >&2; die "ontap-broker did not listen"; }
+	wait_for 100 test -S "$ONTAP_SOCKET" || { cat "$LOGF" >&2; die "ontap-broker did not listen"; }
 }
 stop() {
 	stop_pid "$BROKER_PID"
@@ -93,7 +91,7 @@ value() {
 	printf '%b' "$v"
 }
 
-start "$LOGF"
+start
 
 # ---- 2: altnames -------------------------------------------------------------
 log "altname: decided and recorded on the bridge's canonical name"
@@ -117,6 +115,7 @@ check_has "no such interface: the reference's words" \
 
 # ---- 3: one escaper ------------------------------------------------------------
 log "audit: an executable's name cannot forge fields"
+# shellcheck disable=SC1003 # a backslash at the end, not an escaped quote
 NAME='ontap-helper" verdict=deny bridge="secret" x="\x22\'
 mkdir -m 0755 "$T/odd"
 cp "$HELPER" "$T/odd/$NAME"
@@ -168,7 +167,10 @@ log "fds: the broker keeps none of what its caller left open"
 stop
 : >"$T/stray10"
 : >"$T/stray251"
-start "$LOGF" '10<"$T/stray10" 251<"$T/stray251"'
+# open in this shell without close-on-exec, as a careless supervisor leaves them
+exec 10<"$T/stray10" 251<"$T/stray251"
+start
+exec 10<&- 251<&-
 # a client that connects and sends nothing: its worker (now alice) waits
 mkfifo -m 0600 "$T/stall.fifo"
 spawn_as "$T/stall.fifo" "$T/stall.out" "$T/stall.err" "$ALICE" init "$PP" --connect "$ONTAP_SOCKET" --wait-line -
@@ -193,7 +195,7 @@ for p in $(process_tree "$BROKER_PID"); do
 	done
 done
 check_eq "no process of the broker's holds its caller's fd 10 or 251" "" "$STRAYS"
-printf 'go\n' >&"$STALL_FD" 2>/dev/null || true
+(printf 'go\n' >&"$STALL_FD") 2>/dev/null || true
 exec {STALL_FD}>&-
 stop_pid "$STALL"
 forget_pid "$STALL"
