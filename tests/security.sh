@@ -19,8 +19,8 @@ BUILD=$(realpath -e "$1")
 enter_test_ns "$@"
 init_test_env
 
-stage_binaries "$BUILD" tests/pairparent
-PP=$BIN/pairparent
+stage_binaries "$BUILD" tests/pairparent tests/bridge-probe
+PP=$BIN/pairparent PROBE=$BIN/bridge-probe
 
 ALICE=${ONTAP_TAG}alice BOB=${ONTAP_TAG}bob
 add_user "$ALICE"
@@ -112,6 +112,26 @@ check_match "br-secret by its own name: denied" ' verdict=deny .* bridge="br-sec
 ask nobr "$ALICE" nosuchbr0
 check_has "no such interface: the reference's words" \
 	"failed to get mtu of bridge \`nosuchbr0': No such device" "$ERR"
+
+# the re-check once the tap is attached: by ifindex, name and kind
+make_bridge br-moving 1500 198.18.4.1/24
+ip link property add dev br-moving altname alt-moving
+IX=$(cat /sys/class/net/br-moving/ifindex)
+check_eq "resolve alt-moving: br-moving, its ifindex" "0 br-moving $IX" "$("$PROBE" resolve alt-moving 2>/dev/null)"
+check_eq "resolve nb-none: no such device, the name kept" "ENODEV nb-none 0" "$("$PROBE" resolve nb-none 2>/dev/null)"
+make_nonbridge nb-plain
+check_eq "resolve a non-bridge: EMEDIUMTYPE" "EMEDIUMTYPE nb-plain $(cat /sys/class/net/nb-plain/ifindex)" \
+	"$("$PROBE" resolve nb-plain 2>/dev/null)"
+check_eq "recheck br-moving by its ifindex: still it" 0 "$("$PROBE" recheck br-moving "$IX" 2>/dev/null)"
+ip link set br-moving down
+ip link set br-moving name br-moved
+check_eq "recheck after a rename: ESTALE" ESTALE "$("$PROBE" recheck br-moving "$IX" 2>/dev/null)"
+check_has "... and says so" "bridge \`br-moving' (ifindex $IX) was renamed \`br-moved'" \
+	"$("$PROBE" recheck br-moving "$IX" 2>&1 >/dev/null)"
+check_eq "recheck of a non-bridge's ifindex: EMEDIUMTYPE" EMEDIUMTYPE \
+	"$("$PROBE" recheck nb-plain "$(cat /sys/class/net/nb-plain/ifindex)" 2>/dev/null)"
+ip link del br-moved
+check_eq "recheck after a delete: ENODEV" ENODEV "$("$PROBE" recheck br-moving "$IX" 2>/dev/null)"
 
 # ---- 3: one escaper ------------------------------------------------------------
 log "audit: an executable's name cannot forge fields"
