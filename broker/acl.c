@@ -24,6 +24,7 @@
  * here it is only compared byte for byte.
  */
 #include "acl.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -58,6 +59,8 @@ struct acl_ctx {
 	struct acl_hit allow, deny; /* deny-wins: first match; last-match: latest */
 	unsigned includes;          /* include lines followed so far */
 	bool last_allows;           /* last-match: the latest matching rule allows */
+	acl_name_fn names;          /* acl_names(): told every rule's name */
+	void *names_ctx;
 };
 
 /* One non-comment line, cut the way qemu-bridge-helper cuts it. */
@@ -103,23 +106,18 @@ static void mb_printf(struct msgbuf *mb, const char *fmt, ...)
 }
 
 /*
- * Bytes from a file, a path or the bridge name end up in logs and in the
- * user's terminal: anything but printable ASCII is shown as \xNN so it can
- * neither forge a log line nor drive a terminal.  The backslash is escaped
- * too, so the output reads back unambiguously.
+ * Bytes from a file, a path or the bridge name end up in logs, audit
+ * records and the user's terminal: they go through ontap's one escaper
+ * (escape.h), so they can neither forge a record nor drive a terminal, and
+ * the message reads back unambiguously.  Cut short, a message never ends in
+ * half an escape.
  */
 static void mb_bytes(struct msgbuf *mb, const char *s, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			mb_printf(mb, "%c", c);
-		else
-			mb_printf(mb, "\\x%02x", c);
-	}
+	if (mb->len + 1 >= mb->cap)
+		return;
+	escape(mb->buf + mb->len, mb->cap - mb->len, s, n);
+	mb->len += strlen(mb->buf + mb->len);
 }
 
 static void mb_str(struct msgbuf *mb, const char *s)
@@ -233,6 +231,8 @@ static int do_rule(struct acl_ctx *c, const struct acl_frame *fr,
 		mb_printf(&mb, "' too long: %zu", l->arg_len);
 		return -EINVAL;
 	}
+	if (c->names && !token_is(l->arg, l->arg_len, "all"))
+		c->names(c->names_ctx, l->arg, l->arg_len, fr->path, fr->lineno);
 	if (token_is(l->arg, l->arg_len, "all") ||
 	    (l->arg_len == c->bridge_len && memcmp(l->arg, c->bridge, l->arg_len) == 0))
 		record_hit(c, fr, l, allows);
@@ -479,4 +479,38 @@ enum acl_verdict acl_check(const struct acl_loader *loader, const char *main_pat
 	if (parse_main(&c) == 0)
 		decide(&c);
 	return res->verdict;
+}
+
+int acl_names(const struct acl_loader *loader, const char *main_path, acl_name_fn fn,
+	      void *ctx, struct acl_result *res)
+{
+	struct acl_ctx c = { 0 };
+	struct msgbuf mb;
+	int r;
+
+	if (!res)
+		return -EINVAL;
+	res->verdict = ACL_ERROR;
+	res->err = EINVAL;
+	snprintf(res->msg, sizeof(res->msg), "acl: invalid arguments");
+	if (!loader || !loader->load || !loader->release || !main_path || !fn)
+		return -EINVAL;
+
+	c.loader = loader;
+	c.main_path = main_path;
+	c.bridge = "";          /* matches no rule but `all': no decision is wanted */
+	c.semantics = ACL_DENY_WINS;
+	c.res = res;
+	c.names = fn;
+	c.names_ctx = ctx;
+	r = parse_main(&c);
+	if (r < 0)
+		return r;
+	res->verdict = ACL_ALLOW;
+	res->err = 0;
+	mb_init(&mb, res->msg, sizeof(res->msg));
+	mb_printf(&mb, "read `");
+	mb_str(&mb, main_path);
+	mb_printf(&mb, "' and its includes");
+	return 0;
 }

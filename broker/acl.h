@@ -58,4 +58,21 @@ enum acl_verdict acl_check(const struct acl_loader *loader, const char *main_pat
 			   const char *bridge, enum acl_semantics semantics,
 			   struct acl_result *res);
 
+/*
+ * Called for each allow or deny rule that names an interface (not `all'),
+ * in file order, includes in place: the name as written (len bytes, not
+ * NUL-terminated, not validated), the file and line of the rule.
+ */
+typedef void (*acl_name_fn)(void *ctx, const char *name, size_t len, const char *file,
+			    size_t line);
+
+/*
+ * Reads the ACL as acl_check() does, every include the loader can see, and
+ * reports the names its rules give.  0, or -errno with res->msg saying what
+ * is wrong where (as acl_check()'s ACL_ERROR); res->verdict is ACL_ERROR
+ * then, ACL_ALLOW otherwise (no request was decided).
+ */
+int acl_names(const struct acl_loader *loader, const char *main_path, acl_name_fn fn,
+	      void *ctx, struct acl_result *res);
+
 #endif

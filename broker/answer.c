@@ -7,24 +7,26 @@
 #include <string.h>
 
 #include "answer.h"
+#include "escape.h"
 #include "log.h"
 #include "wire.h"
 
 static int record(const struct identity *id, pid_t pid, const struct verdict *v,
 		  const struct make_resp *made, int err, const char *reason)
 {
-	char groups[4096], asked[4 * IFNAMSIZ + 1], bridge[4 * IFNAMSIZ + 1];
-	char why[4 * PROTO_REASON_MAX + 1], exe[4 * sizeof(v->exe)], when[32];
+	char groups[4096], asked[ESCAPE_SIZE(IFNAMSIZ)], bridge[ESCAPE_SIZE(IFNAMSIZ)];
+	char why[ESCAPE_SIZE(PROTO_REASON_MAX)], exe[ESCAPE_SIZE(sizeof(v->exe))], when[32];
 	const char *verdict = err == 0 ? "grant" : v->denied ? "deny" : "refuse";
 
 	log_time(when);
-	log_clean(why, sizeof(why), reason, strlen(reason));
+	/* bytes from outside are escaped once; the reason is a message (escape.h) */
+	escape_msg(why, sizeof(why), reason);
 	if (!id)
 		return log_record("time=%s verdict=refuse uid=? reason=\"%s\"", when, why);
 	identity_groups_str(id, groups, sizeof(groups));
-	log_clean(asked, sizeof(asked), v->asked, v->asked_len);
-	log_clean(bridge, sizeof(bridge), v->bridge, strlen(v->bridge));
-	log_clean(exe, sizeof(exe), v->exe, strlen(v->exe));
+	escape(asked, sizeof(asked), v->asked, v->asked_len);
+	escape_str(bridge, sizeof(bridge), v->bridge);
+	escape_str(exe, sizeof(exe), v->exe);
 	return log_record("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" "
 			  "bridge=\"%s\"%s%s%s tap=%s ifindex=%u vnet_hdr=%d errno=%d reason=\"%s\"",
 			  when, verdict, (unsigned)id->uid, (unsigned)id->gid, groups, (int)pid,
@@ -41,7 +43,7 @@ static int send_refuse(int conn, int err, const char *reason)
 	struct proto_msg msg = { .type = PROTO_REFUSE, .refuse.err = err };
 
 	/* the reason goes out as one line; the encoder would refuse a newline */
-	log_clean(msg.refuse.reason, sizeof(msg.refuse.reason), reason, strlen(reason));
+	escape_msg(msg.refuse.reason, sizeof(msg.refuse.reason), reason);
 	return wire_send(conn, &msg, -1);
 }
 

@@ -40,7 +40,7 @@ void conf_defaults(struct broker_conf *c)
 	c->deadline_s = 10;
 	c->max_requests = 64;
 	c->max_requests_per_user = 8;
-	c->max_taps_default = CONF_UNLIMITED;
+	c->max_taps_default = CONF_DEFAULT_MAX_TAPS;
 	c->reap_orphans = true;
 	c->reap_interval_s = 60;
 	c->log = SINK_STDERR;
@@ -109,14 +109,24 @@ static int facility(struct line *l, const char *s, int *out)
 	return bad(l, "unknown syslog facility `%s'", s);
 }
 
-/* max-taps N | max-taps user NAME|UID N | max-taps group NAME|GID N */
+/* a tap quota: a number, or `unlimited' */
+static int limit(struct line *l, const char *s, unsigned *out)
+{
+	if (!strcmp(s, "unlimited")) {
+		*out = CONF_UNLIMITED;
+		return 0;
+	}
+	return number(l, s, 0, 1u << 20, out);
+}
+
+/* max-taps N | max-taps user NAME|UID N | max-taps group NAME|GID N; N may be `unlimited' */
 static int quota(struct broker_conf *c, struct line *l, const struct conf_resolver *res)
 {
 	struct quota_rule q = { 0 };
 	int r;
 
 	if (l->nf == 2)
-		return number(l, l->f[1], 0, 1u << 20, &c->max_taps_default);
+		return limit(l, l->f[1], &c->max_taps_default);
 	if (l->nf != 4 || (strcmp(l->f[1], "user") && strcmp(l->f[1], "group")))
 		return bad(l, "expected `max-taps N' or `max-taps user|group NAME N'");
 	q.group = !strcmp(l->f[1], "group");
@@ -127,7 +137,7 @@ static int quota(struct broker_conf *c, struct line *l, const struct conf_resolv
 	else
 		r = 0;
 	if (r == 0)
-		r = number(l, l->f[3], 0, 1u << 20, &q.max);
+		r = limit(l, l->f[3], &q.max);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < c->nquotas; i++)

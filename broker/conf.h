@@ -17,6 +17,13 @@
 #define CONF_MAX_QUOTAS 64
 #define CONF_FILE_MAX   (64u << 10)
 #define CONF_UNLIMITED  UINT_MAX
+/*
+ * Live taps per user when ontap.conf says nothing: a Linux bridge takes at
+ * most 1024 ports (BR_MAX_PORTS), so no one user gets more than an eighth
+ * of a bridge, while 64 VMs with two NICs each still fit.  `max-taps
+ * unlimited' turns it off.
+ */
+#define CONF_DEFAULT_MAX_TAPS 128
 
 enum log_sink { SINK_STDERR, SINK_SYSLOG };
 
@@ -34,7 +41,7 @@ struct broker_conf {
 	unsigned deadline_s;            /* a whole request, from accept to reply */
 	unsigned max_requests;          /* in flight, all users together */
 	unsigned max_requests_per_user;
-	unsigned max_taps_default;      /* per user without a rule of its own */
+	unsigned max_taps_default;      /* per user without a rule of its own; CONF_UNLIMITED: none */
 	unsigned nquotas;
 	struct quota_rule quotas[CONF_MAX_QUOTAS];
 	bool reap_orphans;

@@ -85,28 +85,6 @@ void die(const char *fmt, ...)
 	exit(EXIT_FAILURE);
 }
 
-const char *log_clean(char *out, size_t cap, const char *in, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 5 <= cap; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '"') {
-			out[o++] = (char)c;
-			continue;
-		}
-		out[o++] = '\\';
-		out[o++] = 'x';
-		out[o++] = hex[c >> 4];
-		out[o++] = hex[c & 15];
-	}
-	if (cap)
-		out[o < cap ? o : cap - 1] = '\0';
-	return out;
-}
-
 const char *log_time(char out[32])
 {
 	time_t now = time(NULL);

@@ -19,15 +19,6 @@ int log_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up failures only: a line, then exit(1). */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/*
- * Copies client- or file-supplied bytes into out for logging: printable
- * ASCII as is, everything else (and '"', which ends a logged field) as
- * \xNN; always NUL-terminated, cut short (never overflowing) when out is
- * too small.  A backslash is kept: text escaped once (acl.c's messages)
- * must not be escaped twice.
- */
-const char *log_clean(char *out, size_t cap, const char *in, size_t len);
-
 /* The audit records' time: UTC, ISO 8601, to the second. */
 const char *log_time(char out[32]);
 

@@ -4,6 +4,7 @@
  * a unix socket, decides them with qemu's bridge.conf read as the requester,
  * and hands the tap's fd back.  See ontap-broker(8).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +25,8 @@
 #include "aclfile.h"
 #include "caps.h"
 #include "census.h"
+#include "escape.h"
+#include "ifname.h"
 #include "inetd.h"
 #include "listener.h"
 #include "log.h"
@@ -228,6 +231,67 @@ static void parse_opts(int argc, char *argv[])
 		die("--daemon needs --pidfile");
 }
 
+/* systemd's socket activation (sd_listen_fds(3)): the socket is fd 3 */
+static bool activated_here(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+
+	return pid && getenv("LISTEN_FDS") && strtol(pid, NULL, 10) == getpid();
+}
+
+static int close_from(unsigned lo, unsigned hi)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (close_range(lo, hi, 0) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EPERM)
+		return -errno;
+	/* kernels before 5.9, or a seccomp filter without it: the open ones, from /proc */
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char *end;
+		unsigned long fd = strtoul(e->d_name, &end, 10);
+
+		if (*end == '\0' && e->d_name[0] != '.' && fd >= lo && fd <= hi &&
+		    (int)fd != dirfd(d))
+			close((int)fd);
+	}
+	closedir(d);
+	return 0;
+}
+
+/*
+ * Whatever started the broker (a shell, a supervisor, a test) may have left
+ * descriptors open without O_CLOEXEC.  Every worker would inherit them, and a
+ * worker becomes the requester: they would be the requester's to use.  So
+ * all go, but 0-2, the socket systemd passed (fd 3), and --ready-fd's; in
+ * --inetd mode the connection is stdin.
+ */
+static void close_inherited(void)
+{
+	unsigned keep[2], n = 0, lo = 3;
+	int r = 0;
+
+	if (activated_here())
+		keep[n++] = 3;
+	/* in ascending order: --ready-fd is 3 or more */
+	if (o.ready_fd > 3 || (o.ready_fd == 3 && n == 0))
+		keep[n++] = (unsigned)o.ready_fd;
+	for (unsigned i = 0; i < n && r == 0; i++) {
+		if (keep[i] > lo)
+			r = close_from(lo, keep[i] - 1);
+		lo = keep[i] + 1;
+	}
+	if (r == 0)
+		r = close_from(lo, ~0U);
+	if (r < 0)
+		die("cannot close the descriptors inherited from the caller: %s", strerror(-r));
+}
+
 static void write_pidfile(const char *path)
 {
 	char buf[32];
@@ -300,6 +364,94 @@ static void notify_ready(void)
 	unsetenv("NOTIFY_SOCKET");
 }
 
+/* The names --check has looked at, so each bridge is warned about once. */
+struct pin_check {
+	char (*seen)[IFNAMSIZ];
+	size_t n, cap;
+};
+
+static bool seen_before(struct pin_check *pc, const char *name)
+{
+	void *p;
+
+	for (size_t i = 0; i < pc->n; i++)
+		if (!strcmp(pc->seen[i], name))
+			return true;
+	if (pc->n == pc->cap) {
+		p = realloc(pc->seen, (pc->cap ? 2 * pc->cap : 16) * sizeof(*pc->seen));
+		if (!p)
+			return false;   /* at worst a second warning */
+		pc->seen = p;
+		pc->cap = pc->cap ? 2 * pc->cap : 16;
+	}
+	memcpy(pc->seen[pc->n++], name, IFNAMSIZ);
+	return false;
+}
+
+/* 3 (NET_ADDR_SET) once an address was set explicitly; -1 if unknown */
+static int addr_assign_type(const char *name)
+{
+	char path[64], buf[16];
+	int fd, type = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/addr_assign_type", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		char *end;
+		long v;
+
+		buf[n] = '\0';
+		v = strtol(buf, &end, 10);
+		if (end != buf && (*end == '\n' || *end == '\0') && v >= 0 && v < 256)
+			type = (int)v;
+	}
+	return type;
+}
+
+/*
+ * A bridge whose address was never set follows its lowest port's MAC, and a
+ * tap's holder may set the tap's MAC with no capability (SIOCSIFHWADDR): so
+ * whoever gets a tap on it can move the bridge's own address.
+ */
+static void pin_cb(void *ctx, const char *name, size_t len, const char *file, size_t line)
+{
+	char br[IFNAMSIZ], shown[ESCAPE_SIZE(IFNAMSIZ)], where[ESCAPE_SIZE(256)], path[64];
+	struct stat st;
+	int type;
+
+	/* validated first: the name goes into a /sys path */
+	if (!ifname_valid(name, len))
+		return;
+	memcpy(br, name, len);
+	br[len] = '\0';
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", br);
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode) || seen_before(ctx, br))
+		return;
+	type = addr_assign_type(br);
+	if (type == 3)
+		return;
+	escape_str(shown, sizeof(shown), br);
+	escape(where, sizeof(where), file, strlen(file));
+	fprintf(stderr, "ontap-broker: warning: %s:%zu: bridge `%s' follows its ports' MAC address "
+		"(addr_assign_type %d), which anyone given a tap on it can set; give it an address "
+		"of its own: ip link set %s address ADDRESS\n", where, line, shown, type, shown);
+}
+
+/* Warns, never fails: the configuration is valid, the bridge is the admin's to fix. */
+static void warn_unpinned(const struct broker_conf *c)
+{
+	struct pin_check pc = { 0 };
+	struct acl_result res;
+
+	acl_names(&aclfile_loader, c->acl_path, pin_cb, &pc, &res);
+	free(pc.seen);
+}
+
 static int check_files(const struct broker_conf *c)
 {
 	struct acl_result res;
@@ -314,6 +466,7 @@ static int check_files(const struct broker_conf *c)
 	else
 		printf("%s: absent, every setting has its default\n", o.config);
 	printf("%s: ok\n", c->acl_path);
+	warn_unpinned(c);
 	return EXIT_SUCCESS;
 }
 
@@ -398,6 +551,7 @@ int main(int argc, char *argv[])
 	int lsock;
 
 	parse_opts(argc, argv);
+	close_inherited();
 	/* strftime() would read /etc/localtime in every worker; once, here */
 	tzset();
 	if (o.mode == MODE_LIST)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "caps.h"
 #include "chan.h"
 #include "log.h"
@@ -141,15 +142,16 @@ int maker_make(const struct broker_conf *conf, int lock, const struct make_req *
 	resp->id = req->id;
 	if (census_alias_format(&req->owner, alias, sizeof(alias)) < 0)
 		return fail(resp, ENAMETOOLONG, "too many quota groups to record");
-	r = bridge_lookup(req->bridge, &br, resp->reason, sizeof(resp->reason));
+	/* the MTU from here, not from the worker: a port's MTU can shrink the bridge's */
+	r = bridge_resolve(req->bridge, &br, resp->reason, sizeof(resp->reason));
 	if (r < 0) {
 		resp->err = -r;
 		return r;
 	}
 	/* decided on one interface: a bridge renamed or replaced since is another */
-	if (br.ifindex != req->bridge_ifindex)
+	if (br.ifindex != req->bridge_ifindex || strcmp(br.name, req->bridge))
 		return fail(resp, ESTALE, "bridge `%s' changed while the request was decided",
-			    req->bridge);
+			    br.name);
 	r = tap_open(&tap, resp->reason, sizeof(resp->reason));
 	if (r < 0) {
 		resp->err = -r;
@@ -168,6 +170,9 @@ int maker_make(const struct broker_conf *conf, int lock, const struct make_req *
 	if (r == 0)
 		r = tap_create(&br, req->flags & PROTO_F_VNET_HDR, alias, &tap,
 			       resp->reason, sizeof(resp->reason));
+	/* attached by ifindex: make sure that still is the bridge decided on */
+	if (r == 0)
+		r = bridge_recheck(&br, resp->reason, sizeof(resp->reason));
 	if (has_quotas(conf) && lock >= 0)
 		flock(lock, LOCK_UN);
 	if (r < 0) {

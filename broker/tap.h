@@ -6,11 +6,7 @@
 #include <stddef.h>
 #include <net/if.h>
 
-struct bridge {
-	unsigned ifindex;
-	unsigned mtu;
-	char name[IFNAMSIZ];
-};
+#include "bridge.h"
 
 struct tap {
 	int fd;              /* the tap lives exactly as long as this */
@@ -18,13 +14,6 @@ struct tap {
 	bool vnet_hdr;
 	char name[IFNAMSIZ];
 };
-
-/*
- * Resolves a bridge once, by name, to its ifindex and MTU, and makes sure it
- * is a Linux bridge: 0, -ENODEV (no such interface) or -EMEDIUMTYPE (not a
- * bridge), or another -errno.  err gets a line for the user.
- */
-int bridge_lookup(const char *name, struct bridge *br, char *err, size_t errlen);
 
 /*
  * Opens /dev/net/tun into t->fd, before the worker becomes the requester

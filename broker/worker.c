@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "chan.h"
 #include "ifname.h"
 #include "policy.h"
@@ -90,8 +91,15 @@ static int read_request(int sock, const struct job *job, unsigned deadline_s,
  * The ACL is read here, as the requester: the files' modes decide what the
  * requester can see, exactly as for its own programs.
  */
+/*
+ * An altname names the same bridge as its canonical name: the ACL sees the
+ * canonical one, or `deny br-secret' is dodged by asking for an altname.  A
+ * name that is no interface, or no bridge, is still put to the ACL first, as
+ * the reference does, so a denied user learns nothing more than before.
+ */
 static int decide(const struct broker_conf *conf, pid_t pid, struct verdict *v)
 {
+	char asked[IFNAMSIZ] = "";
 	struct policy_answer ans;
 	struct bridge br;
 	enum acl_verdict verdict;
@@ -99,12 +107,14 @@ static int decide(const struct broker_conf *conf, pid_t pid, struct verdict *v)
 
 	if (!ifname_valid(v->asked, v->asked_len))
 		return refuse(v, EINVAL, "invalid bridge name");
-	memcpy(v->bridge, v->asked, v->asked_len);
-	found = bridge_lookup(v->bridge, &br, v->reason, sizeof(v->reason));
-	if (found == 0) {
-		snprintf(v->bridge, sizeof(v->bridge), "%s", br.name);
-		v->bridge_ifindex = br.ifindex;
+	memcpy(asked, v->asked, v->asked_len);
+	found = bridge_resolve(asked, &br, v->reason, sizeof(v->reason));
+	if (found < 0 && found != -ENODEV && found != -EMEDIUMTYPE) {
+		v->err = -found;
+		return found;
 	}
+	memcpy(v->bridge, br.name, sizeof(v->bridge));
+	v->bridge_ifindex = found == 0 ? br.ifindex : 0;
 	verdict = policy_check(pid, conf->acl_path, v->bridge, conf->semantics, &ans);
 	memcpy(v->exe, ans.exe, sizeof(v->exe));
 	switch (verdict) {
@@ -118,7 +128,7 @@ static int decide(const struct broker_conf *conf, pid_t pid, struct verdict *v)
 		v->denied = 1;
 		return refuse(v, ans.acl.err ? ans.acl.err : EINVAL, "%s", ans.acl.msg);
 	}
-	/* allowed, but no such bridge: bridge_lookup() said why, in qemu's words */
+	/* allowed, but no such bridge: bridge_resolve() said why, in qemu's words */
 	if (found < 0) {
 		v->err = -found;
 		return found;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "escape.h"
 #include "ifname.h"
 #include "wire.h"
 
@@ -56,23 +57,6 @@ static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt
 	fputc('\n', stderr);
 	drain_stderr();
 	exit(EXIT_FAILURE);
-}
-
-/* The name as one printable line: other bytes as \xNN. */
-static const char *printable(const char *s, char out[4 * IFNAMSIZ])
-{
-	size_t o = 0;
-
-	for (; *s && o + 5 <= 4 * IFNAMSIZ; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f)
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
-	}
-	out[o] = '\0';
-	return out;
 }
 
 static void usage(FILE *f)
@@ -214,9 +198,9 @@ int main(int argc, char *argv[])
 		drain_stderr();
 		return EXIT_FAILURE;
 	case ARGS_TOO_LONG: {
-		char shown[4 * IFNAMSIZ];
+		char shown[ESCAPE_SIZE(IFNAMSIZ)];
 
-		fail("name `%s' too long: %zu", printable(a.bad, shown), strlen(a.bad));
+		fail("name `%s' too long: %zu", escape_str(shown, sizeof(shown), a.bad), strlen(a.bad));
 	}
 	case ARGS_BAD_FD:
 		fail("invalid --fd `%s': not a descriptor number", a.bad);
@@ -225,9 +209,9 @@ int main(int argc, char *argv[])
 	}
 	/* the broker would refuse it too; say what is wrong before asking */
 	if (!ifname_valid(a.bridge, strlen(a.bridge))) {
-		char shown[4 * IFNAMSIZ];
+		char shown[ESCAPE_SIZE(IFNAMSIZ)];
 
-		fail("invalid bridge name `%s'", printable(a.bridge, shown));
+		fail("invalid bridge name `%s'", escape_str(shown, sizeof(shown), a.bridge));
 	}
 	check_caller_fd(a.fd);
 	tapfd = ask_broker(&a, tap);

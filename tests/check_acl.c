@@ -22,6 +22,7 @@
 
 #include "acl.h"
 #include "aclfile.h"
+#include "escape.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -98,6 +99,8 @@ static void check_result_shape(const struct acl_result *res)
 	for (i = 0; i < len; i++)
 		ck_assert_msg(res->msg[i] >= 0x20 && res->msg[i] < 0x7f,
 			      "unsanitised byte 0x%02x in msg", (unsigned char)res->msg[i]);
+	/* escape.h's text: no '"', every '\\' an escape, so it fits a quoted field as is */
+	ck_assert_msg(escape_is_text(res->msg, len), "not escaped text: %s", res->msg);
 	if (res->verdict == ACL_ERROR)
 		ck_assert_int_gt(res->err, 0);
 	else
@@ -812,6 +815,74 @@ START_TEST(qemu_per_group_example)
 }
 END_TEST
 
+/* ---- acl_names(): what --check looks at ----------------------------------- */
+
+struct names_seen {
+	char text[1024];   /* "NAME@FILE:LINE;" for each call */
+	size_t len;
+};
+
+static void names_cb(void *ctx, const char *name, size_t len, const char *file, size_t line)
+{
+	struct names_seen *ns = ctx;
+	int n = snprintf(ns->text + ns->len, sizeof(ns->text) - ns->len, "%.*s@%s:%zu;",
+			 (int)len, name, file, line);
+
+	ck_assert_int_gt(n, 0);
+	ns->len += (size_t)n;
+	ck_assert_uint_lt(ns->len, sizeof(ns->text));
+}
+
+static int names_of(const struct memfile *files, size_t n, struct names_seen *ns,
+		    struct acl_result *res)
+{
+	struct memfs *fs = calloc(1, sizeof(*fs));
+	struct acl_loader loader = { mem_load, mem_release, fs };
+	int r;
+
+	ck_assert_ptr_nonnull(fs);
+	fs->files = files;
+	fs->n = n;
+	fs->open = calloc(n, sizeof(*fs->open));
+	ck_assert_ptr_nonnull(fs->open);
+	memset(ns, 0, sizeof(*ns));
+	r = acl_names(&loader, files[0].path, names_cb, ns, res);
+	ck_assert_int_eq(fs->loads, fs->releases);
+	check_result_shape(res);
+	free(fs->open);
+	free(fs);
+	return r;
+}
+
+START_TEST(names_listed)
+{
+	const struct memfile t[] = {
+		F(M, "# c\nallow br0\ndeny all\ninclude /etc/qemu/i.conf\ndeny br-secret\n"
+		     "allow all\ninclude /etc/qemu/hidden.conf\n"),
+		F("/etc/qemu/i.conf", "allow br1\nallow br0\nallow a\"b\n"),
+		FERR("/etc/qemu/hidden.conf", EACCES),
+	};
+	const struct memfile bad[] = {
+		F(M, "allow br0\ninclude /etc/qemu/bad.conf\n"),
+		F("/etc/qemu/bad.conf", "frob br9\n"),
+	};
+	const struct memfile none[] = { F(M, "allow all\n") };
+	struct names_seen ns;
+	struct acl_result res;
+
+	ck_assert_int_eq(names_of(t, ARRAY_SIZE(t), &ns, &res), 0);
+	ck_assert_int_eq(res.verdict, ACL_ALLOW);
+	/* in file order, includes in place, duplicates and all; `all' is no name */
+	ck_assert_str_eq(ns.text, "br0@" M ":2;br1@/etc/qemu/i.conf:1;br0@/etc/qemu/i.conf:2;"
+				  "a\"b@/etc/qemu/i.conf:3;br-secret@" M ":5;");
+	ck_assert_int_eq(names_of(bad, ARRAY_SIZE(bad), &ns, &res), -EINVAL);
+	ck_assert_int_eq(res.verdict, ACL_ERROR);
+	ck_assert_ptr_nonnull(strstr(res.msg, "/etc/qemu/bad.conf:1: Unknown command `frob'"));
+	ck_assert_int_eq(names_of(none, ARRAY_SIZE(none), &ns, &res), 0);
+	ck_assert_str_eq(ns.text, "");
+}
+END_TEST
+
 /* ---- messages ------------------------------------------------------------ */
 
 START_TEST(messages_sanitised)
@@ -826,6 +897,15 @@ START_TEST(messages_sanitised)
 		NORULE("br\\x01\\x1b[0m\\xc3\\xa9"));
 	FAILS(t2, EINVAL, PFX "1: Unknown command `\\x1b[31mevil'");
 	FAILS(t3, EISDIR, PFX "1: include `/etc/qemu/a\\x01b': Is a directory");
+}
+END_TEST
+
+/* escape.h's rule: a '"' in a rule cannot end the reason="..." field of a record */
+START_TEST(messages_quote_escaped)
+{
+	const struct memfile t1[] = { F(M, "deny a\"b\nallow all\n") };
+
+	EXPECT(t1, "a\"b", DW, ACL_DENY, "access denied by acl file: `deny a\\x22b' at " M ":1");
 }
 END_TEST
 
@@ -1129,6 +1209,8 @@ static Suite *acl_suite(void)
 	tcase_add_test(grammar, oversized_file_from_loader);
 	tcase_add_test(grammar, bad_arguments);
 	tcase_add_test(grammar, messages_sanitised);
+	tcase_add_test(grammar, messages_quote_escaped);
+	tcase_add_test(grammar, names_listed);
 	tcase_add_test(grammar, messages_truncated);
 
 	tcase_add_test(decision, allow_all);

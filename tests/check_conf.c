@@ -50,12 +50,35 @@ START_TEST(defaults)
 	ck_assert_int_eq(c.deadline_s, 10);
 	ck_assert_int_eq(c.max_requests, 64);
 	ck_assert_int_eq(c.max_requests_per_user, 8);
-	ck_assert_uint_eq(c.max_taps_default, CONF_UNLIMITED);
+	/* a bridge takes 1024 ports: one user gets an eighth of one by default */
+	ck_assert_uint_eq(CONF_DEFAULT_MAX_TAPS, 128);
+	ck_assert_uint_eq(c.max_taps_default, 128);
 	ck_assert(c.reap_orphans);
 	ck_assert_int_eq(c.semantics, ACL_DENY_WINS);
 	ck_assert_int_eq(c.log, SINK_STDERR);
 	ck_assert_str_eq(c.acl_path, "/etc/qemu/bridge.conf");
+	ck_assert_uint_eq(conf_user_quota(&c, 1001), 128);
+	ck_assert_uint_eq(conf_user_quota(&c, 0), 128);
+}
+END_TEST
+
+/* the default quota is turned off only by saying so */
+START_TEST(unlimited)
+{
+	ck_assert_int_eq(parse("max-taps unlimited\n"), 0);
+	ck_assert_uint_eq(c.max_taps_default, CONF_UNLIMITED);
 	ck_assert_uint_eq(conf_user_quota(&c, 1001), CONF_UNLIMITED);
+	ck_assert_int_eq(parse("max-taps user alice unlimited\nmax-taps group ci unlimited\n"), 0);
+	ck_assert_uint_eq(c.max_taps_default, 128);
+	ck_assert_uint_eq(conf_user_quota(&c, 1001), CONF_UNLIMITED);
+	ck_assert_uint_eq(conf_user_quota(&c, 1003), 128);
+	ck_assert(c.quotas[1].group && c.quotas[1].max == CONF_UNLIMITED);
+	ck_assert_int_eq(parse("max-taps 0\n"), 0);
+	ck_assert_uint_eq(c.max_taps_default, 0);
+	REJECTS("max-taps Unlimited\n", "`Unlimited' is not a number");
+	REJECTS("max-taps unlimited2\n", "`unlimited2' is not a number");
+	REJECTS("max-taps 1048577\n", "`1048577' is out of range");
+	REJECTS("max-taps -1\n", "`-1' is not a number");
 }
 END_TEST
 
@@ -196,6 +219,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, unlimited);
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, errors_name_file_and_line);
 	tcase_add_test(tc, quota_rule_bound);

@@ -3,11 +3,11 @@
 # clang (-fsanitize=fuzzer,address,undefined) and runs each one, one at a
 # time, on one core.
 #   fuzz.sh [--short | --long [RUNS] | --time SECONDS] [--target NAME] OUTDIR
-#     --short          each target for 15 s (ctest, CI: six targets in 2 min); the default
+#     --short          each target for 15 s (ctest, CI: seven targets in 2 min); the default
 #     --time SECONDS   each target for SECONDS
 #     --long [RUNS]    each target for RUNS executions (default 10000000),
 #                      the new corpus minimised into OUTDIR/NAME.merged
-#     --target NAME    only this one (proto, wire, acl, args, conf, census)
+#     --target NAME    only this one (proto, wire, acl, args, conf, census, escape)
 # Each target prints its executions and crashes; a crash, timeout or leak
 # leaves its input in OUTDIR (re-run it with OUTDIR/fuzz_NAME FILE).  Needs
 # clang and libFuzzer (Debian 12: clang-14 libclang-rt-14-dev), installed
@@ -64,9 +64,10 @@ rm -f "$OUT/.probe"
 
 # Sources per target: the fuzzer, then the project's files it links.
 declare -A SRCS=(
-	[proto]="broker/proto.c broker/ifname.c broker/log.c"
+	[proto]="broker/proto.c broker/ifname.c broker/shared/escape.c"
 	[wire]="broker/proto.c broker/wire.c"
-	[acl]="broker/acl.c"
+	[acl]="broker/acl.c broker/shared/escape.c"
+	[escape]="broker/shared/escape.c"
 	[args]="helper/args.c"
 	[conf]="broker/conf.c"
 	[census]="broker/census.c broker/rtnl.c"
@@ -75,8 +76,8 @@ declare -A SRCS=(
 declare -A LIBS=([census]="-lmnl")
 # Inputs: a REQUEST is at most 32 bytes and a REFUSE 1042; ACL inputs need
 # room for several files; argv stays short.
-declare -A MAXLEN=([proto]=1100 [wire]=2048 [acl]=8192 [args]=512 [conf]=4096 [census]=600)
-TARGETS=(proto wire acl args conf census)
+declare -A MAXLEN=([proto]=1100 [wire]=2048 [acl]=8192 [args]=512 [conf]=4096 [census]=600 [escape]=512)
+TARGETS=(proto wire acl args conf census escape)
 if [ -n "$ONLY" ]; then
 	[ -n "${SRCS[$ONLY]:-}" ] || die "unknown target: $ONLY (${TARGETS[*]})"
 	TARGETS=("$ONLY")
@@ -87,7 +88,7 @@ CFLAGS=(-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
 	-fno-omit-frame-pointer -Wall -Wextra -D_GNU_SOURCE -DONTAP_VERSION='"fuzz"'
 	-DONTAP_SOCKET_PATH='"/run/ontap/broker.sock"' -DONTAP_ACL_PATH='"/etc/qemu/bridge.conf"'
 	-DONTAP_CONF_PATH='"/etc/ontap/ontap.conf"' -DONTAP_LOCK_PATH='"/run/ontap/quota.lock"'
-	-I"$TOP/broker" -I"$TOP/helper")
+	-I"$TOP/broker" -I"$TOP/broker/shared" -I"$TOP/helper")
 
 build() {
 	local t=$1 srcs=() s libs

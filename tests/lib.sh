@@ -309,3 +309,25 @@ put_file() {
 	chown "$2" "$1"
 	chmod "$3" "$1"
 }
+
+# process_tree PID: PID and every process under it, one per line (from each
+# /proc/N/stat's ppid: /proc/N/task/N/children is not in every kernel)
+process_tree() {
+	local -A parent=()
+	local f st pid p queue=("$1")
+	for f in /proc/[0-9]*/stat; do
+		st=$(cat "$f" 2>/dev/null) || continue
+		pid=${st%% *}
+		st=${st##*) }
+		st=${st#* }
+		parent[$pid]=${st%% *}
+	done
+	while ((${#queue[@]})); do
+		p=${queue[0]}
+		queue=("${queue[@]:1}")
+		echo "$p"
+		for pid in "${!parent[@]}"; do
+			[ "${parent[$pid]}" != "$p" ] || queue+=("$pid")
+		done
+	done
+}
