@@ -302,18 +302,41 @@ check_eq "reinstall: one diversion, still by ontap" "diversion of $QBH to $QBH.q
 	"$(ct dpkg-divert --list '*qemu-bridge-helper*')"
 check_match "reinstall: a request granted" '^tap=tap' "$(request br0 || true)"
 
-# lxc-user-nic is replaced only by a package that has ontap-lxc-user-nic
+# ---- lxc-user-nic: on the admin's opt-in only, and only with ontap-lxc-user-nic
+LXC_NIC=/usr/libexec/lxc/lxc-user-nic
+reconfigure() { ct env DEBIAN_FRONTEND=noninteractive dpkg-reconfigure ontap >/dev/null; }
+lxc_diversion() { ct dpkg-divert --list "$LXC_NIC"; }
 ct touch /etc/ontap/replace-lxc-user-nic
-ct env DEBIAN_FRONTEND=noninteractive dpkg-reconfigure ontap >/dev/null 2>&1 ||
-	ct /var/lib/dpkg/info/ontap.postinst configure >/dev/null
-if ct test -x /usr/libexec/ontap-lxc-user-nic; then
-	check_eq "lxc-user-nic opted in: diverted" \
-		"diversion of /usr/libexec/lxc/lxc-user-nic to /usr/libexec/lxc/lxc-user-nic.lxc by ontap" \
-		"$(ct dpkg-divert --list /usr/libexec/lxc/lxc-user-nic)"
-else
-	check_eq "lxc-user-nic opted in, no ontap-lxc-user-nic in the package: nothing done" "" \
-		"$(ct dpkg-divert --list /usr/libexec/lxc/lxc-user-nic)"
+STANDIN=
+if ! ct test -x /usr/libexec/ontap-lxc-user-nic; then
+	check "opted in: dpkg-reconfigure ontap" reconfigure
+	check_eq "opted in, but the package has no ontap-lxc-user-nic: nothing done" "" "$(lxc_diversion)"
+	# The maintainer scripts' mechanics, with stand-ins for what this root
+	# lacks: lxc's setuid helper (lxc is not installed) and a program at
+	# ontap-lxc-user-nic's path (that client is not built on this branch).
+	STANDIN=/usr/libexec/ontap-lxc-user-nic
+	ct install -m 0755 /bin/true "$STANDIN"
 fi
+ct mkdir -p /usr/libexec/lxc
+ct install -m 4755 /bin/false "$LXC_NIC"
+LSHA=$(ct sha256sum "$LXC_NIC" | cut -d' ' -f1)
+check "opted in: dpkg-reconfigure ontap" reconfigure
+check_eq "opted in: lxc's helper diverted by ontap" \
+	"diversion of $LXC_NIC to $LXC_NIC.lxc by ontap" "$(lxc_diversion)"
+check_eq "opted in: $LXC_NIC is ontap-lxc-user-nic" /usr/libexec/ontap-lxc-user-nic \
+	"$(ct readlink "$LXC_NIC")"
+check_eq "opted in: lxc's moved aside, no setuid bit, kept so by a statoverride" \
+	"755 root root 755 $LXC_NIC.lxc" \
+	"$(ct stat -c %a "$LXC_NIC.lxc") $(ct dpkg-statoverride --list "$LXC_NIC.lxc")"
+ct rm /etc/ontap/replace-lxc-user-nic
+check "opted out: dpkg-reconfigure ontap" reconfigure
+check_eq "opted out: no diversion" "" "$(lxc_diversion)"
+check_eq "opted out: lxc's own helper back, setuid as it was" "$LSHA 4755" \
+	"$(ct sha256sum "$LXC_NIC" | cut -d' ' -f1) $(ct stat -c %a "$LXC_NIC")"
+check_eq "opted out: no statoverride left" "" "$(ct dpkg-statoverride --list "$LXC_NIC*" || true)"
+# opted in again: remove must undo it too
+ct touch /etc/ontap/replace-lxc-user-nic
+reconfigure
 
 # ---- remove: qemu's own helper back ----------------------------------------
 if ct env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q ontap >"$T/rm.log" 2>&1; then
@@ -331,6 +354,11 @@ check "remove: no broker running" ct sh -c \
 	'n=0; for c in /proc/[0-9]*/comm; do read -r x <"$c" && n=$((n + 1)) && [ "$x" != ontap-broker ] || exit 1; done; [ $n -gt 1 ]'
 check "remove: no socket" ct test ! -e /run/ontap/broker.sock
 check "remove: the conffile stays until purge" ct test -f /etc/ontap/ontap.conf
+check_eq "remove: lxc's own helper back, setuid as it was" "$LSHA 4755" \
+	"$(ct sha256sum "$LXC_NIC" | cut -d' ' -f1) $(ct stat -c %a "$LXC_NIC")"
+check_eq "remove: of qemu's and lxc's helpers, no statoverride but the admin's" "root root 4755 $QBH" \
+	"$(ct dpkg-statoverride --list | grep -e qemu-bridge-helper -e lxc-user-nic)"
+[ -z "$STANDIN" ] || ct rm "$STANDIN"
 
 # ---- purge: nothing of ontap -----------------------------------------------
 if ct env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q ontap >"$T/purge.log" 2>&1; then
