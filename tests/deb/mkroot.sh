@@ -43,14 +43,17 @@ MIRROR=$(mirror | sed -n 1p)
 key=$( { echo "$SUITE $MIRROR $INCLUDE"; debootstrap --version; cat "$0"; } |
 	sha256sum | cut -c1-16)
 ROOT=$CACHE/$key
+mkdir -p "$CACHE"
+for old in "$CACHE"/*; do
+	if [ -e "$old" ] && [ "$old" != "$ROOT" ]; then
+		echo "# removing a root made with another key: $old" >&2
+		rm -rf --one-file-system "$old"
+	fi
+done
 if [ -e "$ROOT/.ontap-complete" ]; then
 	echo "$ROOT/root"
 	exit 0
 fi
-mkdir -p "$CACHE"
-for old in "$CACHE"/*; do
-	[ -e "$old" ] && [ "$old" != "$ROOT" ] && rm -rf --one-file-system "$old"
-done
 rm -rf --one-file-system "$ROOT"
 mkdir -p "$ROOT"
 echo "# debootstrap $SUITE from $MIRROR into $ROOT (a few minutes, once)" >&2
