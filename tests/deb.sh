@@ -259,6 +259,24 @@ check_eq "the broker still runs, the same process" "active $PID" \
 check_match "and still grants" '^tap=tap' "$(request br0 || true)"
 ct mv /root/ontap.conf.good /etc/ontap/ontap.conf
 
+# syslog instead: the README says `journalctl -t' (the ident) finds every
+# record there, whichever process sent it
+ct sed -i 's/^log stderr$/log syslog/' /etc/ontap/ontap.conf
+check "log syslog: reload" ct systemctl reload ontap-broker.service
+wait_for 50 reloaded || true
+# _TRANSPORT=syslog: the datagrams, not the stream stderr records also tagged so
+tagged() {
+	ct journalctl --no-pager -q -o cat -t ontap-broker _TRANSPORT=syslog 2>/dev/null |
+		grep -c "verdict=$1 " || true
+}
+t0=$(tagged grant)
+for i in $(seq 5); do request br0 >/dev/null || true; done
+has_tagged() { [ "$(tagged grant)" -ge $((t0 + 5)) ]; }
+wait_for 50 has_tagged || true
+check_eq "log syslog: journalctl -t ontap-broker finds all 5 records, sent to syslog" 5 $(($(tagged grant) - t0))
+ct sed -i 's/^log syslog$/log stderr/' /etc/ontap/ontap.conf
+check "back to log stderr: reload" ct systemctl reload ontap-broker.service
+
 # ---- stopping and restarting the socket and the service (PartOf=) ------------
 inactive() { [ "$(ct systemctl is-active "$1" || true)" = inactive ]; }
 ct systemctl stop ontap-broker.socket
