@@ -320,6 +320,28 @@ fi
 check_eq "reinstall: one diversion, still by ontap" "diversion of $QBH to $QBH.qemu by ontap" \
 	"$(ct dpkg-divert --list '*qemu-bridge-helper*')"
 check_match "reinstall: a request granted" '^tap=tap' "$(request br0 || true)"
+# an upgrade: the same package, repacked as a later version
+dpkg-deb --raw-extract "$ONTAP_DEB" "$T/up"
+sed -i 's/^Version: .*/&+up1/' "$T/up/DEBIAN/control"
+UPV=$(sed -n 's/^Version: //p' "$T/up/DEBIAN/control")
+dpkg-deb --root-owner-group --build "$T/up" "$R/srv/ontap-pkg/ontap-up.deb" >/dev/null
+# the admin's choice survives it, as with dh_installsystemd's scripts
+ct systemctl --quiet disable ontap-broker.socket
+if ct env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /srv/ontap-pkg/ontap-up.deb >"$T/up.log" 2>&1; then
+	pass "upgrade to $UPV"
+else
+	fail "upgrade to $UPV" "$(tail -n 20 "$T/up.log")"
+fi
+check_eq "upgrade: installed" "$UPV" "$(ct dpkg-query --showformat='${Version}' --show ontap)"
+check_eq "upgrade: one diversion, still by ontap" "diversion of $QBH to $QBH.qemu by ontap" \
+	"$(ct dpkg-divert --list '*qemu-bridge-helper*')"
+check_eq "upgrade: the socket the admin disabled stays disabled" disabled \
+	"$(ct systemctl is-enabled ontap-broker.socket || true)"
+ct systemctl --quiet enable --now ontap-broker.socket
+check_eq "the socket enabled again and listening" "enabled active" \
+	"$(ct systemctl is-enabled ontap-broker.socket) $(ct systemctl is-active ontap-broker.socket)"
+check_match "upgrade: a request granted" '^tap=tap' "$(request br0 || true)"
+ct rm /srv/ontap-pkg/ontap-up.deb
 
 # ---- lxc-user-nic: on the admin's opt-in only, and only with ontap-lxc-user-nic
 LXC_NIC=/usr/libexec/lxc/lxc-user-nic
@@ -392,7 +414,8 @@ check_eq "purge: no unit" "" "$(ct systemctl list-unit-files --no-legend 'ontap*
 check_eq "purge: no file named ontap anywhere (but the .deb)" "" \
 	"$(ct find / -xdev -path /proc -prune -o -path /srv/ontap-pkg -prune -o \
 		-path /var/log/journal -prune -o -iname '*ontap*' -print)"
-check "purge: no /etc/ontap" ct test ! -e /etc/ontap
+check "purge: no /etc/ontap, /var/lib/ontap or /run/ontap" \
+	ct test ! -e /etc/ontap -a ! -e /var/lib/ontap -a ! -e /run/ontap
 check_eq "purge: qemu's helper still there, unchanged" "$QSHA" "$(ct sha256sum "$QBH" | cut -d' ' -f1)"
 
 finish
