@@ -7,10 +7,11 @@
 # unprivileged user, checks socket activation and the audit records in
 # `journalctl -u', the qemu call on qemu's default helper path, reload
 # with a good and a broken ontap.conf, stopping and restarting the socket
-# and the service, the Accept=yes variant, the broker's capabilities;
-# then a reinstall, a failed install, remove (qemu's own helper back,
-# hash compared, an admin's statoverride with it) and purge (nothing of
-# ontap left).
+# and the service, the Accept=yes variant, the broker's capabilities,
+# syslog and `journalctl -t'; a failed install first (nothing left), then
+# a reinstall, an upgrade, the lxc-user-nic opt-in, remove (qemu's own
+# helper back, hash compared, an admin's statoverride with it) and purge
+# (nothing of ontap left).
 #   usage: deb.sh BUILD_DIR      (root)
 # shellcheck disable=SC2016 # dpkg-query formats and sh -c scripts, for the container
 set -euo pipefail
@@ -92,11 +93,21 @@ systemd-nspawn --quiet --directory="$R" --machine="$MACHINE" --boot \
 	--console=read-only >"$T/console.log" 2>&1 </dev/null &
 NSPAWN=$!
 ONTAP_CLEANUPS+=("stop_container")
-# PID 1 first, politely (nspawn turns SIGTERM into a shutdown), then hard
+LEADER=
+# PID 1 first, politely (nspawn turns SIGTERM into a shutdown), then hard;
+# a container PID 1 still there takes every process of the container with
+# it when killed.
 stop_container() {
 	kill -TERM "$NSPAWN" 2>/dev/null || return 0
 	wait_for 200 proc_gone "$NSPAWN" || kill -KILL "$NSPAWN" 2>/dev/null
 	wait "$NSPAWN" 2>/dev/null || true
+	# the pid is the container's PID 1 still (not reused) if it is in
+	# another pid namespace than ours
+	if [ -n "${LEADER:-}" ] && ! proc_gone "$LEADER" &&
+		[ "$(readlink "/proc/$LEADER/ns/pid" 2>/dev/null)" != "$(readlink /proc/self/ns/pid)" ]; then
+		kill -KILL "$LEADER" 2>/dev/null
+		wait_for 50 proc_gone "$LEADER"
+	fi
 }
 
 # The container's PID 1, as this namespace sees it: nspawn's child running
