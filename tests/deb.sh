@@ -429,4 +429,18 @@ check "purge: no /etc/ontap, /var/lib/ontap or /run/ontap" \
 	ct test ! -e /etc/ontap -a ! -e /var/lib/ontap -a ! -e /run/ontap
 check_eq "purge: qemu's helper still there, unchanged" "$QSHA" "$(ct sha256sum "$QBH" | cut -d' ' -f1)"
 
+# ---- systemd's presets: an admin's policy decides on a first install ------
+ct mkdir -p /etc/systemd/system-preset
+ct sh -c 'echo "disable ontap-broker.socket" >/etc/systemd/system-preset/10-test.preset'
+if ct env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$PKG" >"$T/preset.log" 2>&1; then
+	pass "install again, with a preset that disables the socket"
+else
+	fail "install again, with a preset that disables the socket" "$(tail -n 20 "$T/preset.log")"
+fi
+check_eq "preset: the socket neither enabled nor started" "disabled inactive" \
+	"$(ct systemctl is-enabled ontap-broker.socket || true) $(ct systemctl is-active ontap-broker.socket || true)"
+ct env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q ontap >/dev/null 2>&1
+ct rm /etc/systemd/system-preset/10-test.preset
+check_eq "purged again: no diversion by ontap" "" "$(ct dpkg-divert --list | grep ' by ontap$' || true)"
+
 finish
