@@ -443,4 +443,19 @@ ct env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q ontap >/dev/null 2>&1
 ct rm /etc/systemd/system-preset/10-test.preset
 check_eq "purged again: no diversion by ontap" "" "$(ct dpkg-divert --list | grep ' by ontap$' || true)"
 
+# ---- over a by-hand replacement (the README's steps without the package) -
+ct dpkg-divert --local --rename --divert "$QBH.qemu" --add "$QBH" >/dev/null
+ct install -m 0755 /usr/local/bin/qemu-call "$QBH"
+if ct env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$PKG" >"$T/local.log" 2>&1; then
+	fail "over a local diversion: the install refuses"
+else
+	pass "over a local diversion: the install refuses"
+fi
+check_has "and says how to undo it" "dpkg-divert --rename --remove $QBH" "$(cat "$T/local.log")"
+check_eq "the admin's local diversion untouched, qemu's helper aside" "local diversion of $QBH to $QBH.qemu $QSHA" \
+	"$(ct dpkg-divert --list "$QBH") $(ct sha256sum "$QBH.qemu" | cut -d' ' -f1)"
+ct rm "$QBH"
+ct dpkg-divert --rename --remove "$QBH" >/dev/null
+check_eq "undone as it says: qemu's helper back" "$QSHA" "$(ct sha256sum "$QBH" | cut -d' ' -f1)"
+
 finish
