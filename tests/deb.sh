@@ -239,7 +239,10 @@ mainpid() { ct systemctl show --property=MainPID --value ontap-broker.service; }
 PID=$(mainpid)
 status=$(ct cat "/proc/$PID/status")
 capline() { printf '%s\n' "$status" | awk -v k="$1:" '$1 == k { print $2 }'; }
-# CAP_SETGID (6), CAP_SETUID (7), CAP_NET_ADMIN (12)
+# CAP_SETGID (6), CAP_SETUID (7), CAP_NET_ADMIN (12): what the units'
+# CapabilityBoundingSet= allows and the broker keeps; a broker that needs
+# another (CAP_KILL for a listener that SIGKILLs workers running as their
+# requesters, say) changes the units and this mask together.
 for k in CapPrm CapEff CapBnd; do
 	check_eq "broker $k: exactly CAP_NET_ADMIN CAP_SETUID CAP_SETGID" 00000000000010c0 "$(capline $k)"
 done
