@@ -104,6 +104,13 @@ empty "no @VARIABLE@ left in generated files" \
 	"$(cd "$ROOT" || exit; grep -Hn '@[A-Z_]*@' "${generated[@]}" 2>&1 || true)"
 check "service runs the installed broker" \
 	grep -qx "ExecStart=$PREFIX/sbin/ontap-broker" "$ROOT/$UNITDIR/ontap-broker.service"
+check "service stops and restarts with its socket (PartOf=)" \
+	grep -qx "PartOf=ontap-broker.socket" "$ROOT/$UNITDIR/ontap-broker.service"
+# a broken ontap.conf must fail `systemctl reload': checked, then signalled
+check_eq_lines() { [ "$2" = "$3" ] || { printf '    want: %s\n    got:  %s\n' "$2" "$3"; return 1; }; }
+check "reload: ontap-broker --check, then SIGHUP" check_eq_lines reload \
+	"$(printf '%s\n' "ExecReload=$PREFIX/sbin/ontap-broker --check" 'ExecReload=/bin/sh -c "kill -HUP $MAINPID"')" \
+	"$(grep '^ExecReload=' "$ROOT/$UNITDIR/ontap-broker.service")"
 check "inetd service runs the installed broker --inetd" \
 	grep -qx "ExecStart=$PREFIX/sbin/ontap-broker --inetd" "$ROOT/$UNITDIR/ontap-broker-inetd@.service"
 check "s6 run script runs the installed broker" \
@@ -145,13 +152,13 @@ for p in "${pages[@]}"; do
 	empty "mandoc -Tlint ${p##*/}" "$bad"
 done
 
-# ---- systemd units: verify the installed units, with ExecStart= pointed
+# ---- systemd units: verify the installed units, with the broker's Exec*= pointed
 # into the DESTDIR (verify checks that the program exists) and the manual
 # pages of Documentation= found in the DESTDIR.
 V=$T/units
 mkdir "$V"
 for u in "${UNITS[@]}"; do
-	sed "s|^ExecStart=/|ExecStart=$ROOT/|" "$ROOT/$UNITDIR/$u" >"$V/$u"
+	sed "s|^\(Exec[A-Za-z]*=\)$PREFIX/sbin/|\1$ROOT$PREFIX/sbin/|" "$ROOT/$UNITDIR/$u" >"$V/$u"
 done
 man=--man=yes
 command -v man >/dev/null || man=--man=no

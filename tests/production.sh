@@ -114,8 +114,8 @@ MAIN=$ACL/bridge.conf
 EMPTY=$T/empty.conf
 : >"$EMPTY"
 
-# CAP_NET_ADMIN (12), CAP_SETUID (7), CAP_SETGID (6)
-WANT=$(printf '%016x' $(((1 << 12) | (1 << 7) | (1 << 6))))
+# CAP_NET_ADMIN (12), CAP_SETUID (7), CAP_SETGID (6), CAP_KILL (5)
+WANT=$(printf '%016x' $(((1 << 12) | (1 << 7) | (1 << 6) | (1 << 5))))
 NET_ADMIN=$(printf '%016x' $((1 << 12)))
 NONE=0000000000000000
 
