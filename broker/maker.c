@@ -92,9 +92,16 @@ static unsigned group_quota(const struct broker_conf *conf, unsigned gid)
 static int check_quota(const struct broker_conf *conf, const struct tap_owner *me,
 		       struct make_resp *resp)
 {
-	struct tally ta = { .me = me };
+	struct tally ta;
 	unsigned max = conf_user_quota(conf, me->uid);
-	int r = census_walk(tally_cb, &ta);
+	int r = -EINTR;
+
+	/* a dump the kernel marks interrupted (links came or went) is taken again */
+	for (int tries = 0; tries < 5 && r == -EINTR; tries++) {
+		memset(&ta, 0, sizeof(ta));
+		ta.me = me;
+		r = census_walk(tally_cb, &ta);
+	}
 
 	if (r < 0)
 		return fail(resp, -r, "cannot count taps: %s", strerror(-r));

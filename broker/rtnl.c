@@ -121,7 +121,14 @@ int rtnl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *da
 	};
 	struct talk t = { cb, data, ext };
 	unsigned portid = mnl_socket_get_portid(nl);
-	unsigned seq = nlh->nlmsg_seq = (unsigned)time(NULL);
+	/*
+	 * A socket serves many requests (a worker's, the maker's): each talk
+	 * has a sequence number of its own, and what is left of an earlier
+	 * one that ended early (an error mid-dump) is read past, never taken
+	 * for this one's answer.
+	 */
+	static unsigned last;
+	unsigned seq = nlh->nlmsg_seq = last ? ++last : (last = (unsigned)time(NULL));
 	ssize_t n;
 	int r;
 
@@ -134,6 +141,11 @@ int rtnl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *da
 		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		if (n < 0)
 			return -errno;
+		if ((size_t)n >= sizeof(struct nlmsghdr) &&
+		    ((struct nlmsghdr *)buf)->nlmsg_seq != seq) {
+			r = MNL_CB_OK;
+			continue;
+		}
 		r = mnl_cb_run2(buf, (size_t)n, seq, portid, data_cb, &t, ctl, NLMSG_MIN_TYPE);
 	} while (r == MNL_CB_OK);
 	return r < 0 ? -errno : 0;
@@ -144,10 +156,11 @@ int rtnl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *da
  * up, sets the tap up and may count taps, all on it.  Keyed by pid, so a
  * child never talks on its parent's socket (their replies would mix).
  */
+static struct mnl_socket *sock;
+static pid_t owner;
+
 int rtnl_shared(struct mnl_socket **nl)
 {
-	static struct mnl_socket *sock;
-	static pid_t owner;
 	int r;
 
 	if (sock && owner == getpid()) {
@@ -167,5 +180,17 @@ int rtnl_once(struct nlmsghdr *nlh, mnl_cb_t cb, void *data, char *ext)
 	struct mnl_socket *nl;
 	int r = rtnl_shared(&nl);
 
-	return r < 0 ? r : rtnl_talk(nl, nlh, cb, data, ext);
+	if (r < 0)
+		return r;
+	r = rtnl_talk(nl, nlh, cb, data, ext);
+	/*
+	 * A talk that failed may have left the kernel mid-dump on this socket
+	 * (a dump marked interrupted, say), and a socket runs one dump at a
+	 * time: the next talk gets a socket of its own.
+	 */
+	if (r < 0 && owner == getpid()) {
+		mnl_socket_close(sock);
+		sock = NULL;
+	}
+	return r;
 }

@@ -119,7 +119,7 @@ allow br0
 @like group-file-member
 @scenario group-file-libvirt libvirt alice init br0 allow allow -
 @like group-file-member
-@scenario member-other-groups qemu alice @G2 br0 deny deny access denied by acl file
+@scenario member-other-groups qemu alice @G2 br0 deny allow -
 @like group-file-member
 @scenario runtime-group qemu bob @G2 br0 allow allow -
 @file bridge.conf root:root 0644
