@@ -32,7 +32,7 @@
 #include "log.h"
 #include "socket.h"
 
-enum mode { MODE_LISTEN, MODE_INETD, MODE_CHECK, MODE_LIST };
+enum mode { MODE_LISTEN, MODE_INETD, MODE_CHECK, MODE_CHECK_CONFIG, MODE_LIST };
 
 struct opts {
 	enum mode mode;
@@ -60,6 +60,7 @@ static void usage(FILE *f)
 		   "                    [--daemon --pidfile PATH] [--ready-fd N]\n"
 		   "       ontap-broker --inetd [--config PATH] [--acl PATH]\n"
 		   "       ontap-broker --check [--config PATH] [--acl PATH]\n"
+		   "       ontap-broker --check-config [--config PATH]\n"
 		   "       ontap-broker --list\n"
 		   "Defaults: config %s, socket %s, acl %s.\n"
 		   "Under systemd socket activation (LISTEN_FDS) the passed socket is used.\n",
@@ -200,6 +201,7 @@ static void parse_opts(int argc, char *argv[])
 		{ "ready-fd", required_argument, NULL, 'r' },
 		{ "inetd", no_argument, NULL, 'i' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "check-config", no_argument, NULL, 'K' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -219,6 +221,7 @@ static void parse_opts(int argc, char *argv[])
 		case 'r': parse_ready_fd(optarg); break;
 		case 'i': o.mode = MODE_INETD; break;
 		case 'C': o.mode = MODE_CHECK; break;
+		case 'K': o.mode = MODE_CHECK_CONFIG; break;
 		case 'l': o.mode = MODE_LIST; break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		case 'V': printf("ontap-broker (ontap) %s\n", ONTAP_VERSION); exit(EXIT_SUCCESS);
@@ -560,6 +563,13 @@ int main(int argc, char *argv[])
 		die("%s", err);
 	if (o.mode == MODE_CHECK)
 		return check_files(&conf);
+	/* exactly what SIGHUP would take: ontap.conf and its lock file, not the ACL */
+	if (o.mode == MODE_CHECK_CONFIG) {
+		if (check_lock(&conf, err, sizeof(err)) < 0)
+			die("%s", err);
+		printf("%s: ok\n", access(o.config, F_OK) == 0 ? o.config : "(no file) defaults");
+		return EXIT_SUCCESS;
+	}
 	apply_logging(&conf);
 	if (check_lock(&conf, err, sizeof(err)) < 0)
 		die("%s", err);

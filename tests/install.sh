@@ -108,8 +108,8 @@ check "service stops and restarts with its socket (PartOf=)" \
 	grep -qx "PartOf=ontap-broker.socket" "$ROOT/$UNITDIR/ontap-broker.service"
 # a broken ontap.conf must fail `systemctl reload': checked, then signalled
 check_eq_lines() { [ "$2" = "$3" ] || { printf '    want: %s\n    got:  %s\n' "$2" "$3"; return 1; }; }
-check "reload: ontap-broker --check, then SIGHUP" check_eq_lines reload \
-	"$(printf '%s\n' "ExecReload=$PREFIX/sbin/ontap-broker --check" 'ExecReload=/bin/sh -c "kill -HUP $MAINPID"')" \
+check "reload: ontap-broker --check-config, then SIGHUP" check_eq_lines reload \
+	"$(printf '%s\n' "ExecReload=$PREFIX/sbin/ontap-broker --check-config" 'ExecReload=/bin/sh -c "kill -HUP $MAINPID"')" \
 	"$(grep '^ExecReload=' "$ROOT/$UNITDIR/ontap-broker.service")"
 check "inetd service runs the installed broker --inetd" \
 	grep -qx "ExecStart=$PREFIX/sbin/ontap-broker --inetd" "$ROOT/$UNITDIR/ontap-broker-inetd@.service"
