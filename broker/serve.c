@@ -22,6 +22,8 @@
 struct request {
 	struct peer peer;
 	bool have_peer;
+	unsigned version;          /* the request's: the answer's (0 before it is read: 1) */
+	unsigned queues;           /* 1..max-queues */
 	bool vnet_hdr;
 	char bridge[IFNAMSIZ];     /* as received; valid once checked */
 	size_t bridge_len;
@@ -47,30 +49,60 @@ static int refuse(struct request *rq, int err, const char *fmt, ...)
 	return -err;
 }
 
+/*
+ * What a decoded REQUEST asks for, version 1 or 2, within this broker's
+ * bounds.  Version 1 is one tap with one queue.  nsfd: a veth request's
+ * namespace descriptor (closed here: veth is not made by this broker yet).
+ */
+static int take_request(const struct broker_conf *conf, const struct proto_msg *msg, int nsfd,
+			struct request *rq)
+{
+	rq->version = msg->version;
+	if (nsfd >= 0)
+		close(nsfd);
+	if (msg->link.kind == PROTO_KIND_VETH)
+		return refuse(rq, EPROTONOSUPPORT, "veth is not supported yet");
+	rq->queues = msg->link.queues;
+	if (rq->queues > conf->max_queues)
+		return refuse(rq, EINVAL, "%u queues asked, at most %u (max-queues in ontap.conf)",
+			      rq->queues, conf->max_queues);
+	rq->vnet_hdr = msg->link.flags & PROTO_F_VNET_HDR;
+	rq->bridge_len = strlen(msg->link.name);
+	memcpy(rq->bridge, msg->link.name, sizeof(rq->bridge));
+	/* prepare() opened one /dev/net/tun per queue allowed: keep those asked for */
+	tap_keep(&rq->tap, rq->queues);
+	return 0;
+}
+
 /* exactly one REQUEST and nothing after it */
 static int read_request(int sock, const struct broker_conf *conf, struct request *rq)
 {
 	struct timeval tv = { .tv_sec = conf->deadline_s };
 	struct proto_msg msg;
+	int nsfd = -1;
 	char c;
 	int r;
 
 	/* a client that stalls is dropped at the deadline, with a record saying so */
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	r = wire_recv(sock, &msg, NULL, 0);
+	/* room for one: a veth request's namespace; wire_recv() refuses one anywhere else */
+	r = wire_recv(sock, &msg, &nsfd, 1);
 	if (r == -EAGAIN)
 		return refuse(rq, ETIMEDOUT, "no complete request within %u s", conf->deadline_s);
 	if (r < 0)
 		return refuse(rq, -r, "bad request: %s", strerror(-r));
-	if (msg.type != PROTO_REQUEST)
+	if (msg.type != PROTO_REQUEST) {
+		if (nsfd >= 0)
+			close(nsfd);
 		return refuse(rq, EPROTO, "bad request: message type %d is not a request", msg.type);
-	if (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+	}
+	if (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+		if (nsfd >= 0)
+			close(nsfd);
 		return refuse(rq, EPROTO, "bad request: bytes after the request");
-	rq->vnet_hdr = msg.link.flags & PROTO_F_VNET_HDR;
-	rq->bridge_len = strlen(msg.link.name);
-	memcpy(rq->bridge, msg.link.name, sizeof(rq->bridge));
-	return 0;
+	}
+	return take_request(conf, &msg, nsfd, rq);
 }
 
 static int decide(const struct broker_conf *conf, struct request *rq)
@@ -213,7 +245,12 @@ fail:
  */
 static int prepare(const struct broker_conf *conf, struct request *rq)
 {
-	int r = tap_open(&rq->tap, rq->reason, sizeof(rq->reason));
+	/*
+	 * The queues wanted are known only once the request is read, as the
+	 * requester: open as many as a request may ask for (max-queues),
+	 * take_request() closes the rest.
+	 */
+	int r = tap_open(&rq->tap, conf->max_queues, rq->reason, sizeof(rq->reason));
 
 	if (r < 0) {
 		rq->err = -r;
@@ -259,10 +296,24 @@ static void audit(const struct request *rq)
 	}
 	peer_groups_str(p, groups, sizeof(groups));
 	log_line("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" bridge=\"%s\" "
-		 "tap=%s ifindex=%u vnet_hdr=%d errno=%d reason=\"%s\"",
+		 "tap=%s ifindex=%u vnet_hdr=%d queues=%u errno=%d reason=\"%s\"",
 		 when, verdict, p->uid, p->gid, groups, (int)p->pid, exe, bridge,
 		 rq->err ? "-" : rq->tap.name, rq->err ? 0 : rq->tap.ifindex,
-		 rq->err ? 0 : rq->tap.vnet_hdr, rq->err, reason);
+		 rq->err ? 0 : rq->tap.vnet_hdr, rq->err ? 0 : rq->tap.nfds, rq->err, reason);
+}
+
+/* The GRANT for a made tap, in the request's version. */
+static void grant_msg(const struct request *rq, struct proto_msg *msg)
+{
+	memset(msg, 0, sizeof(*msg));
+	msg->version = rq->version;
+	msg->type = PROTO_GRANT;
+	msg->link.kind = PROTO_KIND_TAP;
+	msg->link.flags = (rq->tap.vnet_hdr ? PROTO_F_VNET_HDR : 0) |
+			  (rq->version >= PROTO_V2 && rq->tap.multi_queue ? PROTO_F_MULTI_QUEUE : 0);
+	msg->link.nfds = (uint16_t)rq->tap.nfds;
+	msg->link.ifindex = rq->tap.ifindex;
+	memcpy(msg->link.name, rq->tap.name, sizeof(msg->link.name));
 }
 
 static int reply(int sock, struct request *rq)
@@ -270,16 +321,16 @@ static int reply(int sock, struct request *rq)
 	struct proto_msg msg = { 0 };
 
 	if (rq->err) {
+		/* before the request was read its version is unknown: version 1, as every client reads */
+		msg.version = rq->version ? rq->version : PROTO_V1;
 		msg.type = PROTO_REFUSE;
 		msg.refuse.err = rq->err;
 		/* the reason goes out as one line; the encoder would refuse a newline */
 		log_clean(msg.refuse.reason, sizeof(msg.refuse.reason), rq->reason, strlen(rq->reason));
 		return wire_send(sock, &msg, NULL, 0);
 	}
-	msg.type = PROTO_GRANT;
-	msg.link.flags = rq->tap.vnet_hdr ? PROTO_F_VNET_HDR : 0;
-	memcpy(msg.link.name, rq->tap.name, sizeof(msg.link.name));
-	return wire_send(sock, &msg, &rq->tap.fd, 1);
+	grant_msg(rq, &msg);
+	return wire_send(sock, &msg, rq->tap.fds, rq->tap.nfds);
 }
 
 /*
@@ -299,7 +350,7 @@ static void answered(int done)
 
 void serve(int sock, const struct broker_conf *conf, int done)
 {
-	struct request rq = { .tap.fd = -1, .lock = -1 };
+	struct request rq = { .lock = -1 };
 	int r;
 
 	/* the backstop: SIGALRM ends a worker stuck anywhere, and its tap with it */
@@ -323,14 +374,12 @@ void serve(int sock, const struct broker_conf *conf, int done)
 	r = reply(sock, &rq);
 	if (r < 0 && rq.err == 0) {
 		/* the caller will never have it: close it now and say so */
-		close(rq.tap.fd);
-		rq.tap.fd = -1;
+		tap_close(&rq.tap);
 		refuse(&rq, -r, "cannot send the tap to the caller: %s", strerror(-r));
 		audit(&rq);
 	}
 out:
-	if (rq.tap.fd >= 0)
-		close(rq.tap.fd);
+	tap_close(&rq.tap);
 	if (rq.lock >= 0)
 		close(rq.lock);
 	peer_free(&rq.peer);
