@@ -58,6 +58,9 @@ static int take_request(const struct broker_conf *conf, const struct proto_msg *
 			struct request *rq)
 {
 	rq->version = msg->version;
+	/* the bridge first, so that a refusal's record names it too */
+	rq->bridge_len = strlen(msg->link.name);
+	memcpy(rq->bridge, msg->link.name, sizeof(rq->bridge));
 	if (nsfd >= 0)
 		close(nsfd);
 	if (msg->link.kind == PROTO_KIND_VETH)
@@ -67,8 +70,6 @@ static int take_request(const struct broker_conf *conf, const struct proto_msg *
 		return refuse(rq, EINVAL, "%u queues asked, at most %u (max-queues in ontap.conf)",
 			      rq->queues, conf->max_queues);
 	rq->vnet_hdr = msg->link.flags & PROTO_F_VNET_HDR;
-	rq->bridge_len = strlen(msg->link.name);
-	memcpy(rq->bridge, msg->link.name, sizeof(rq->bridge));
 	/* prepare() opened one /dev/net/tun per queue allowed: keep those asked for */
 	tap_keep(&rq->tap, rq->queues);
 	return 0;
