@@ -229,6 +229,7 @@ static int link_master(unsigned ifindex, unsigned *master)
 		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int)ifindex },
 	};
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	socklen_t salen = sizeof(sa);
 	struct timeval tv = { .tv_sec = 5 };
 	static uint8_t buf[32768] __attribute__((aligned(4)));
 	const struct nlmsghdr *nh = (const void *)buf;
@@ -241,12 +242,15 @@ static int link_master(unsigned ifindex, unsigned *master)
 	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    sendto(s, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		r = -errno;
-	n = r ? -1 : recv(s, buf, sizeof(buf), 0);
+	n = r ? -1 : recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &salen);
 	if (!r && n < 0)
 		r = -errno;
 	close(s);
 	if (r)
 		return r;
+	/* the kernel's answer to this request, nothing else */
+	if (salen != sizeof(sa) || sa.nl_pid != 0 || ((size_t)n >= sizeof(*nh) && nh->nlmsg_seq != 1))
+		return -EBADMSG;
 	/* one answer: the link, or an error; every length checked before it is read */
 	if ((size_t)n < sizeof(*nh) || nh->nlmsg_len > (size_t)n || nh->nlmsg_len < sizeof(*nh))
 		return -EBADMSG;
