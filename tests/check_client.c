@@ -11,6 +11,7 @@
 #include "passwd.h"
 #include "proto.h"
 #include "tapargs.h"
+#include "testutil.h"
 
 #define ARGV(...) ((char *[]){ "ontap-tap", __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *[]){ "ontap-tap", __VA_ARGS__ }) / sizeof(char *)))
@@ -195,13 +196,4 @@ static Suite *client_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(client_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+ONTAP_CHECK_MAIN(client_suite())

@@ -11,6 +11,7 @@
 
 #include "census.h"
 #include "conf.h"
+#include "testutil.h"
 
 static int user(const char *name, unsigned *id)
 {
@@ -218,12 +219,10 @@ START_TEST(alias_rejects)
 }
 END_TEST
 
-int main(void)
+static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
 	TCase *tc = tcase_create("conf");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, every_key);
@@ -234,9 +233,7 @@ int main(void)
 	tcase_add_test(tc, alias_round_trip);
 	tcase_add_test(tc, alias_rejects);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }
+
+ONTAP_CHECK_MAIN(conf_suite())

@@ -16,26 +16,13 @@
 
 #include "proto.h"
 #include "wire.h"
+#include "testutil.h"
 
 /* one message as raw bytes */
 struct raw {
 	size_t len;
 	uint8_t b[PROTO_MSG_MAX + 64];
 };
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static void raw_hdr(struct raw *r, uint32_t magic, uint16_t ver, uint16_t type, uint32_t blen)
 {
@@ -1351,13 +1338,4 @@ static Suite *proto_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(proto_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+ONTAP_CHECK_MAIN(proto_suite())

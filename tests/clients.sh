@@ -115,17 +115,6 @@ tap_refused() {
 	check "$1: no tap left" wait_for 50 taps_are 0
 }
 
-# helper_via_qc LABEL USER SOCK BRIDGE [HELPER]: ontap-helper run the way
-# qemu runs it; RC, OUT (qemu-call's tap= line if it got a tap), ERR
-helper_via_qc() {
-	local label=$1 user=$2 sock=$3 br=$4 helper=${5:-$HELPER}
-	RC=0
-	run_as "$user" init env ONTAP_SOCKET="$sock" "$QC" "$helper" "$br" \
-		>"$T/$label.out" 2>"$T/$label.err" </dev/null || RC=$?
-	OUT=$(cat "$T/$label.out")
-	ERR=$(grep -v -e '^helper exit=' -e '^qemu-call: ' "$T/$label.err" || true)
-}
-
 # fake_up NAME USER MODE [ARG]: fakebroker serving $T/NAME.sock as USER; FS, FPID
 fake_up() {
 	local name=$1 user=$2
@@ -149,7 +138,7 @@ trust() {
 	ip link set evil0 master br1 up
 	fake_up mal "$MALLORY" tap evil0
 	why="refusing the server at \`$FS': it runs as uid $M_UID, and ontap-broker must run as root (uid 0)"
-	helper_via_qc mal-helper "$ALICE" "$FS" br0
+	helper_ask mal-helper "$FS" "$ALICE" br0
 	check_eq "mal-helper: exit 1" 1 "$RC"
 	check_has "mal-helper: names the socket, the uid and what was expected" "$why" "$ERR"
 	check_eq "mal-helper: qemu-call got no tap" "" "$(grep '^tap=' "$T/mal-helper.out" || true)"
@@ -157,7 +146,7 @@ trust() {
 	tap_refused_keep mal-tap 1 "$why"
 	check_eq "mallory's server got no request at all" 0 "$(fake_requests mal)"
 	# ONTAP_SOCKET picks the socket, nothing picks whom to trust
-	helper_via_qc mal-env "$ALICE" "$FS" br0
+	helper_ask mal-env "$FS" "$ALICE" br0
 	check_has "mal-env: still refused" "refusing the server" "$ERR"
 	check_eq "mal: evil0 is held by mallory's server alone, not by any client" "fakebroker" \
 		"$(tap_holders evil0)"
@@ -165,7 +154,7 @@ trust() {
 
 	log "trust: a root server handing over a tap on another bridge, or no tap"
 	fake_up wrongbr root tap evil0
-	helper_via_qc wrongbr-helper "$ALICE" "$FS" br0
+	helper_ask wrongbr-helper "$FS" "$ALICE" br0
 	check_eq "wrongbr-helper: exit 1" 1 "$RC"
 	check_has "wrongbr-helper: the tap is not on br0" "tap \`evil0' is not attached to bridge \`br0'" "$ERR"
 	check_eq "wrongbr-helper: qemu-call got no tap" "" "$(grep '^tap=' "$T/wrongbr-helper.out" || true)"
@@ -177,7 +166,7 @@ trust() {
 	fake_up notap root file /dev/null
 	tapc notap "$ALICE" "$FS" br0 $(mark notap)
 	tap_refused_keep notap 1 "bad answer from ontap-broker: descriptor 1 is not a tap"
-	helper_via_qc notap-helper "$ALICE" "$FS" br0
+	helper_ask notap-helper "$FS" "$ALICE" br0
 	check_has "notap-helper: not a tap" "descriptor 1 is not a tap" "$ERR"
 	end_fake
 	ip link del evil0
@@ -188,16 +177,16 @@ trust() {
 	tap_refused v1-tap 1 "ontap-broker at \`$FS' is too old: it speaks protocol version 1 only (this client needs version 2)"
 	check_eq "v1: the old server saw a version-2 request" "request version=2" \
 		"$(grep '^request' "$T/fake-v1.out" || true)"
-	helper_via_qc v1-helper "$ALICE" "$FS" br0
+	helper_ask v1-helper "$FS" "$ALICE" br0
 	check_has "v1-helper: ontap-helper speaks version 1 to it (its refusal comes through)" \
 		"fake v1 broker" "$ERR"
 	end_fake
 	broker_up compat ""
-	helper_via_qc compat-helper "$ALICE" "$S" br0
+	helper_ask compat-helper "$S" "$ALICE" br0
 	check_eq "compat: a version-1 client (ontap-helper) is served by this broker" 0 "$RC"
 	check_match "compat: ... a tap on br0" "^tap=tap[0-9]+ .*master=br0" "$OUT"
 	check_match "compat: the audit record says one queue" "verdict=grant .* queues=1 errno=0" \
-		"$(grep verdict= "$L" | tail -n 1)"
+		"$(audit_lines "$L" | tail -n 1)"
 	stop_and_forget "$BROKER_PID"
 	check "trust: no tap left" wait_for 50 taps_are 0
 }
@@ -254,7 +243,7 @@ tap() {
 	check_match "four: multi_queue and vnet_hdr (0x5102)" '^flags=0x5102$' "$OUT"
 	check_has "four: the kernel counts 4 queues" "multi_queue numqueues 4" "$OUT"
 	check_match "four: the audit record says 4 queues" "verdict=grant .* vnet_hdr=1 queues=4 errno=0" \
-		"$(grep verdict= "$L" | tail -n 1)"
+		"$(audit_lines "$L" | tail -n 1)"
 	check "four: gone once PROG is" wait_for 50 taps_are 0
 
 	log "tap: a program that is not qemu answers a frame from the bridge side"
@@ -364,7 +353,7 @@ qemu() {
 	check_has "qemu: the host's tap $tap is multi_queue with 4 queues attached" \
 		"multi_queue numqueues 4 numdisabled 0" "$(ip -d link show "${tap:-none}" 2>&1)"
 	check_match "qemu: the audit record: 4 queues, vnet_hdr" "verdict=grant .* vnet_hdr=1 queues=4 errno=0" \
-		"$(grep verdict= "$L" | tail -n 1)"
+		"$(audit_lines "$L" | tail -n 1)"
 	wait_for 600 proc_gone "$qpid" || true
 	check "qemu: ran to the guest's poweroff" proc_gone "$qpid"
 	stop_and_forget "$qpid"

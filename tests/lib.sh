@@ -383,3 +383,44 @@ stop_and_forget() {
 	stop_pid "$1"
 	forget_pid "$1"
 }
+
+# ---- the helper's answers and the broker's records ---------------------------
+
+# The broker's audit records, one per request whatever became of it: on
+# stderr after `ontap-broker: ', in syslog after its ident and pid.
+ONTAP_AUDIT_RE='(^|: )time=[^ ]+ verdict=(grant|deny|refuse) '
+audit_lines() { grep -aE "$ONTAP_AUDIT_RE" "$1" || true; }
+
+# helper_stderr FILE: what the helper said, without qemu-call's own lines
+helper_stderr() { grep -av -e '^helper exit=' -e '^qemu-call: ' "$1" || true; }
+
+# helper_ask LABEL SOCK USER BRIDGE [QEMU-CALL OPTIONS...]: ontap-helper run
+# by qemu-call as USER (groups from /etc/group), against SOCK ("-": the
+# ONTAP_SOCKET the suite exported); RC, OUT, ERR (the helper's own lines),
+# TAP (the tap qemu-call got, or empty) and MS (wall time)
+helper_ask() {
+	local label=$1 sock=$2 user=$3 br=$4 t0 env=()
+	shift 4
+	[ "$sock" = - ] || env=(env ONTAP_SOCKET="$sock")
+	t0=$(date +%s%N)
+	RC=0
+	run_as "$user" init "${env[@]}" "$QC" "$@" "$HELPER" "$br" \
+		>"$T/$label.out" 2>"$T/$label.err" </dev/null || RC=$?
+	MS=$((($(date +%s%N) - t0) / 1000000))
+	OUT=$(cat "$T/$label.out")
+	ERR=$(helper_stderr "$T/$label.err")
+	TAP=$(sed -n 's/^tap=\([^ ]*\) .*/\1/p' "$T/$label.out")
+}
+
+# helper_granted LABEL BRIDGE: the last helper_ask got a tap on BRIDGE
+helper_granted() {
+	check_eq "$1: granted (exit 0)" 0 "$RC"
+	check_match "$1: a tap on $2" "^tap=tap[0-9]+ .* master=$2 " "$OUT"
+}
+
+# helper_refused LABEL FRAGMENT: the last helper_ask got no tap, exit 1, and
+# the helper said FRAGMENT
+helper_refused() {
+	check_eq "$1: refused (exit 1)" 1 "$RC"
+	check_has "$1: the helper says \"$2\"" "$2" "$ERR"
+}

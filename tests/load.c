@@ -61,6 +61,7 @@
 
 #include "proto.h"
 #include "wire.h"
+#include "testutil.h"
 
 #define MAX_USERS    32
 #define MAX_GROUPS   16
@@ -967,20 +968,6 @@ static void mode_idle(void)
 
 /* ---- malformed traffic ------------------------------------------------- */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* header + REQUEST body by hand, so that any field can be wrong */
 static size_t raw_request(uint8_t *b, uint32_t magic, uint16_t ver, uint16_t type,
 			  uint32_t flags, const char *name, size_t n)
@@ -1445,17 +1432,10 @@ static void killed_client(void *arg)
 		break;
 	}
 	case K_FIRST_BYTE: {
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} ctl;
-		char c;
-		struct iovec iov = { &c, 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		struct one_fd got;
 
 		send(s, b, n, MSG_NOSIGNAL);
-		recvmsg(s, &mh, 0);
+		recv_one_fd(s, &got);   /* the fd is ours now: the kill must close it */
 		break;
 	}
 	case K_GRANTED:

@@ -163,33 +163,13 @@ term_wait() {
 }
 
 # end PID: stop a process we started, whatever its status
-end() {
-	stop_pid "$1"
-	forget_pid "$1"
-}
+end() { stop_and_forget "$1"; }
 
-# ask LABEL SOCK USER BRIDGE [QEMU-CALL OPTIONS]: qemu-call as USER, through
-# the helper, against SOCK; RC, OUT, ERR (the helper's own lines), TAP
-ask() {
-	local label=$1 sock=$2 user=$3 br=$4
-	shift 4
-	RC=0
-	run_as "$user" init env ONTAP_SOCKET="$sock" "$QC" "$@" "$HELPER" "$br" \
-		>"$T/$label.out" 2>"$T/$label.err" </dev/null || RC=$?
-	OUT=$(cat "$T/$label.out")
-	ERR=$(grep -v -e '^helper exit=' -e '^qemu-call: ' "$T/$label.err" || true)
-	TAP=$(sed -n 's/^tap=\([^ ]*\) .*/\1/p' "$T/$label.out")
-}
-
-granted() {
-	check_eq "$1: granted (exit 0)" 0 "$RC"
-	check_match "$1: a tap on $2" "^tap=tap[0-9]+ .* master=$2 " "$OUT"
-}
-
-refused() {
-	check_eq "$1: refused (exit 1)" 1 "$RC"
-	check_has "$1: the helper says \"$2\"" "$2" "$ERR"
-}
+# ask LABEL SOCK USER BRIDGE [QEMU-CALL OPTIONS], and its two outcomes:
+# lib.sh's, under the short names this suite uses
+ask() { helper_ask "$@"; }
+granted() { helper_granted "$@"; }
+refused() { helper_refused "$@"; }
 
 # hold LABEL SOCK USER BRIDGE [QEMU-CALL OPTIONS]: a client that keeps its
 # tap until `unhold LABEL'; TAP once it has one
@@ -229,7 +209,7 @@ unhold() {
 	end "${HPID[$1]}"
 }
 
-audit() { grep -E ' verdict=(grant|deny|refuse) ' "$1" || true; }
+audit() { audit_lines "$1"; }
 last_audit() { audit "$1" | tail -n 1; }
 naudit() { audit "$1" | wc -l; }
 
