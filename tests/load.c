@@ -1116,6 +1116,33 @@ static bool act_fd1(int s, const struct mcase *mc) { (void)mc; return send_with_
 static bool act_fd8(int s, const struct mcase *mc) { (void)mc; return send_with_fds(s, 8, 0); }
 static bool act_fd_late(int s, const struct mcase *mc) { (void)mc; return send_with_fds(s, 1, 14); }
 
+/*
+ * A version-2 veth request with its namespace descriptor, as the protocol
+ * wants it: this broker makes no veth yet and says so (EPROTONOSUPPORT),
+ * closing the descriptor.
+ */
+static bool act_veth(int s, const struct mcase *mc)
+{
+	static const uint8_t b[] = { 0x4f, 0x4e, 0x54, 0x50, 0, 2, 0, 1, 0, 0, 0, 12,
+				     2, 0, 0, 0, 0, 0, 1, 3, 'b', 'r', '0', 0 };
+	int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	struct reply r;
+
+	(void)mc;
+	if (ns < 0 || send_fds(s, b, sizeof(b), &ns, 1) != (ssize_t)sizeof(b)) {
+		if (ns >= 0)
+			close(ns);
+		return false;
+	}
+	close(ns);
+	read_reply(s, &r);
+	result(r.o == O_REFUSE && r.err == EPROTONOSUPPORT && strstr(r.reason, "veth"),
+	       "malformed: a version-2 veth request with its namespace: refused, EPROTONOSUPPORT "
+	       "(%s %d: %s)", oname[r.o], r.err, r.reason);
+	drop(&r);
+	return true;
+}
+
 /* the broker's own socket, sent to it: a descriptor that could make a cycle */
 static bool act_fd_socket(int s, const struct mcase *mc)
 {
@@ -1228,6 +1255,20 @@ static const struct mcase mcases[] = {
 	{ "a request split into 1-byte writes", X_GRANT, 0, act_bytewise, { 0 }, 0, false },
 	{ "a request, then EOF (its writing side shut)", X_GRANT, 0, act_bytes,
 	  { HDR(ONTP, 1, 1, 8), BR0 }, 20, true },
+	/* version 2: kind tap (1), flags, queues, "br0", no peer; or veth (2) */
+	{ "a version-2 tap request, 1 queue", X_GRANT, 0, act_bytes,
+	  { HDR(ONTP, 2, 1, 12), 1, 0, 0, 0, 1, 0, 1, 3, 'b', 'r', '0', 0 }, 24, false },
+	{ "a version-2 request for 0 queues", X_REFUSE, EPROTO, act_bytes,
+	  { HDR(ONTP, 2, 1, 12), 1, 0, 0, 0, 0, 0, 0, 3, 'b', 'r', '0', 0 }, 24, false },
+	{ "a version-2 request for 129 queues", X_REFUSE, EPROTO, act_bytes,
+	  { HDR(ONTP, 2, 1, 12), 1, 0, 0, 0, 0, 0, 129, 3, 'b', 'r', '0', 0 }, 24, false },
+	{ "a version-2 request for 128 queues, over max-queues", X_REFUSE, EINVAL, act_bytes,
+	  { HDR(ONTP, 2, 1, 12), 1, 0, 0, 0, 0, 0, 128, 3, 'b', 'r', '0', 0 }, 24, false },
+	{ "a version-2 tap request naming a peer", X_REFUSE, EPROTO, act_bytes,
+	  { HDR(ONTP, 2, 1, 13), 1, 0, 0, 0, 0, 0, 1, 3, 'b', 'r', '0', 1, 'x' }, 25, false },
+	{ "a version-2 veth request without its namespace", X_REFUSE, EBADMSG, act_bytes,
+	  { HDR(ONTP, 2, 1, 12), 2, 0, 0, 0, 0, 0, 1, 3, 'b', 'r', '0', 0 }, 24, false },
+	{ "a version-2 veth request with its namespace", X_NONE, 0, act_veth, { 0 }, 0, false },
 	{ "a request with one fd", X_NONE, 0, act_fd1, { 0 }, 0, false },
 	{ "a request with 8 fds", X_NONE, 0, act_fd8, { 0 }, 0, false },
 	{ "a request with an fd on its body", X_NONE, 0, act_fd_late, { 0 }, 0, false },
