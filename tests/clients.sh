@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # the programs run under ontap-tap expand ONTAP_* themselves
 # The clients, ontap-helper and ontap-tap, as users run them, in a network
 # and mount namespace of their own.  Three parts, each a ctest of its own:
 #
@@ -103,9 +104,6 @@ tapc() {
 	ERR=$(cat "$T/$label.err")
 }
 
-# mark LABEL: a PROG that only leaves a marker
-mark() { echo sh -c ": >$MARKS/$1"; }
-
 # tap_refused LABEL STATUS MESSAGE: ontap-tap failed as it should have
 tap_refused() {
 	check_eq "$1: exit $2" "$2" "$RC"
@@ -130,7 +128,7 @@ fake_requests() { grep -c '^request ' "$T/fake-$1.out" || true; }
 # ==== trust ======================================================================
 
 trust() {
-	local evil why
+	local why
 	log "trust: a server run by another ordinary user is refused (issue 12 item 5)"
 	mkdir -m 1777 "$T/fake"
 	# mallory's own persistent tap, on br1: no privilege needed to hold it
@@ -142,7 +140,7 @@ trust() {
 	check_eq "mal-helper: exit 1" 1 "$RC"
 	check_has "mal-helper: names the socket, the uid and what was expected" "$why" "$ERR"
 	check_eq "mal-helper: qemu-call got no tap" "" "$(grep '^tap=' "$T/mal-helper.out" || true)"
-	tapc mal-tap "$ALICE" "$FS" br0 $(mark mal-tap)
+	tapc mal-tap "$ALICE" "$FS" br0 touch "$MARKS/mal-tap"
 	tap_refused_keep mal-tap 1 "$why"
 	check_eq "mallory's server got no request at all" 0 "$(fake_requests mal)"
 	# ONTAP_SOCKET picks the socket, nothing picks whom to trust
@@ -158,13 +156,13 @@ trust() {
 	check_eq "wrongbr-helper: exit 1" 1 "$RC"
 	check_has "wrongbr-helper: the tap is not on br0" "tap \`evil0' is not attached to bridge \`br0'" "$ERR"
 	check_eq "wrongbr-helper: qemu-call got no tap" "" "$(grep '^tap=' "$T/wrongbr-helper.out" || true)"
-	tapc wrongbr-tap "$ALICE" "$FS" br0 $(mark wrongbr-tap)
+	tapc wrongbr-tap "$ALICE" "$FS" br0 touch "$MARKS/wrongbr-tap"
 	tap_refused_keep wrongbr-tap 1 "tap \`evil0' is not attached to bridge \`br0'"
 	check_eq "wrongbr: the server was asked twice" 2 "$(fake_requests wrongbr)"
 	check_eq "wrongbr: evil0 is held by the server alone" "fakebroker" "$(tap_holders evil0)"
 	end_fake
 	fake_up notap root file /dev/null
-	tapc notap "$ALICE" "$FS" br0 $(mark notap)
+	tapc notap "$ALICE" "$FS" br0 touch "$MARKS/notap"
 	tap_refused_keep notap 1 "bad answer from ontap-broker: descriptor 1 is not a tap"
 	helper_ask notap-helper "$FS" "$ALICE" br0
 	check_has "notap-helper: not a tap" "descriptor 1 is not a tap" "$ERR"
@@ -173,7 +171,7 @@ trust() {
 
 	log "trust: protocol versions both ways"
 	fake_up v1 root v1
-	tapc v1-tap "$ALICE" "$FS" br0 $(mark v1-tap)
+	tapc v1-tap "$ALICE" "$FS" br0 touch "$MARKS/v1-tap"
 	tap_refused v1-tap 1 "ontap-broker at \`$FS' is too old: it speaks protocol version 1 only (this client needs version 2)"
 	check_eq "v1: the old server saw a version-2 request" "request version=2" \
 		"$(grep '^request' "$T/fake-v1.out" || true)"
@@ -217,7 +215,7 @@ end_fake() {
 # ==== tap ======================================================================
 
 tap() {
-	local p fds
+	local p
 	broker_up tap $'max-queues 4\nmax-taps user '"$CAROL"$' 2'
 	log "tap: one queue, the defaults"
 	tapc one "$ALICE" "$S" br0 sh -c 'echo "fds=$ONTAP_FDS fd=$ONTAP_FD ifname=$ONTAP_IFNAME"
@@ -231,6 +229,9 @@ tap() {
 	check_match "one: a tap, no pi, no vnet_hdr, not multiqueue (0x1002)" '^flags=0x1002$' "$OUT"
 	check_eq "one: nothing on stderr" "" "$ERR"
 	check "one: gone once PROG is" wait_for 50 taps_are 0
+	# the control for every "PROG not run" below: a PROG that runs leaves its marker
+	tapc control "$ALICE" "$S" br0 touch "$MARKS/control"
+	check "control: PROG ran and left its marker" test "$RC" -eq 0 -a -e "$MARKS/control"
 
 	log "tap: 4 queues at --fd 7, with a vnet header"
 	tapc four "$ALICE" "$S" --queues 4 --fd 7 --vnet-hdr br0 sh -c 'echo "fds=$ONTAP_FDS fd=$ONTAP_FD"
@@ -250,21 +251,21 @@ tap() {
 	frame_exchange
 
 	log "tap: refusals"
-	tapc deny "$BOB" "$S" br0 $(mark deny)
+	tapc deny "$BOB" "$S" br0 touch "$MARKS/deny"
 	tap_refused deny 1 "access denied by acl file"
-	tapc toomany "$ALICE" "$S" --queues 5 br0 $(mark toomany)
+	tapc toomany "$ALICE" "$S" --queues 5 br0 touch "$MARKS/toomany"
 	tap_refused toomany 1 "5 queues asked, at most 4 (max-queues in ontap.conf)"
-	tapc nobr "$ALICE" "$S" brnone $(mark nobr)
+	tapc nobr "$ALICE" "$S" brnone touch "$MARKS/nobr"
 	tap_refused nobr 1 "failed to get mtu of bridge \`brnone'"
 	for a in "--queues 0" "--queues 129" "--queues" "--fd 2" "--bogus" "br/0"; do
 		p=usage-$(printf '%s' "$a" | tr -c 'a-z0-9' '_')
 		# shellcheck disable=SC2086 # the options are meant to split
-		tapc "$p" "$ALICE" "$S" $a br0 $(mark "$p")
+		tapc "$p" "$ALICE" "$S" $a br0 touch "$MARKS/$p"
 		tap_refused "$p" 100 "usage: ontap-tap"
 	done
 	tapc usage-noprog "$ALICE" "$S" br0
 	tap_refused usage-noprog 100 "missing PROG"
-	tapc down "$ALICE" "$T/absent.sock" br0 $(mark down)
+	tapc down "$ALICE" "$T/absent.sock" br0 touch "$MARKS/down"
 	tap_refused down 111 "cannot reach ontap-broker at \`$T/absent.sock'"
 	tapc noexec "$ALICE" "$S" br0 "$T/no-such-program"
 	tap_refused noexec 127 "cannot run \`$T/no-such-program'"
@@ -272,7 +273,7 @@ tap() {
 	log "tap: quota (carol: 2 taps); a multiqueue tap counts once"
 	hold_tap q1 "$CAROL" --queues 4
 	hold_tap q2 "$CAROL"
-	tapc quota "$CAROL" "$S" br0 $(mark quota)
+	tapc quota "$CAROL" "$S" br0 touch "$MARKS/quota"
 	tap_refused_keep quota 1 "tap quota reached: uid $C_UID has 2 of 2 taps"
 	unhold_tap q1
 	unhold_tap q2
@@ -280,7 +281,7 @@ tap() {
 	stop_and_forget "$BROKER_PID"
 
 	log "tap: broker stopped"
-	tapc stopped "$ALICE" "$S" br0 $(mark stopped)
+	tapc stopped "$ALICE" "$S" br0 touch "$MARKS/stopped"
 	tap_refused stopped 111 "cannot reach ontap-broker"
 }
 

@@ -318,11 +318,11 @@ put_file() {
 # $T/bin-USER (0755, for the test users); sets TRUSTING_BIN.
 build_clients_trusting() {
 	local user=$1 src=$2 b=$T/build-$1
-	cmake -S "$src" -B "$b" -DONTAP_BROKER_USER="$user" >"$b.log" 2>&1 &&
-		cmake --build "$b" -j2 --target ontap-helper ontap-tap >>"$b.log" 2>&1 || {
+	if ! cmake -S "$src" -B "$b" -DONTAP_BROKER_USER="$user" >"$b.log" 2>&1 ||
+		! cmake --build "$b" -j2 --target ontap-helper ontap-tap >>"$b.log" 2>&1; then
 		cat "$b.log" >&2
 		die "cannot build the clients with ONTAP_BROKER_USER=$user"
-	}
+	fi
 	TRUSTING_BIN=$T/bin-$user
 	mkdir -m 0755 "$TRUSTING_BIN"
 	cp "$b/ontap-helper" "$b/ontap-tap" "$TRUSTING_BIN/"
@@ -351,6 +351,7 @@ guest_stage() {
 # /dev/kvm as USER (it may be there and open and still run nothing, under
 # broken nested virtualisation: only a boot proves it), else tcg; KVM_NOTE
 # says why.
+# shellcheck disable=SC2034 # ACCEL and KVM_NOTE are for the caller
 guest_accel() {
 	local user=$1 d=$2 g=$3
 	ACCEL=tcg
@@ -371,6 +372,7 @@ guest_accel() {
 
 # guest_qemu_argv GUEST-DIR SERIAL CPUS KERNEL-ARGS: QEMU, a small headless
 # guest (no NIC: the caller adds -netdev and -device) under $ACCEL
+# shellcheck disable=SC2034 # QEMU is for the caller
 guest_qemu_argv() {
 	QEMU=(qemu-system-x86_64 -nodefaults -machine pc -accel "$ACCEL" -m 256 -smp "$3"
 		-display none -no-reboot -serial "file:$2"
@@ -398,6 +400,7 @@ helper_stderr() { grep -av -e '^helper exit=' -e '^qemu-call: ' "$1" || true; }
 # by qemu-call as USER (groups from /etc/group), against SOCK ("-": the
 # ONTAP_SOCKET the suite exported); RC, OUT, ERR (the helper's own lines),
 # TAP (the tap qemu-call got, or empty) and MS (wall time)
+# shellcheck disable=SC2034 # MS and TAP are for the caller
 helper_ask() {
 	local label=$1 sock=$2 user=$3 br=$4 t0 env=()
 	shift 4
