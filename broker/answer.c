@@ -28,23 +28,26 @@ static int record(const struct identity *id, pid_t pid, const struct verdict *v,
 	escape_str(bridge, sizeof(bridge), v->bridge);
 	escape_str(exe, sizeof(exe), v->exe);
 	return log_record("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" "
-			  "bridge=\"%s\"%s%s%s tap=%s ifindex=%u vnet_hdr=%d errno=%d reason=\"%s\"",
+			  "bridge=\"%s\"%s%s%s tap=%s ifindex=%u vnet_hdr=%d queues=%u errno=%d "
+			  "reason=\"%s\"",
 			  when, verdict, (unsigned)id->uid, (unsigned)id->gid, groups, (int)pid,
 			  exe, v->bridge[0] ? bridge : asked,
 			  v->bridge[0] && strcmp(asked, bridge) ? " requested=\"" : "",
 			  v->bridge[0] && strcmp(asked, bridge) ? asked : "",
 			  v->bridge[0] && strcmp(asked, bridge) ? "\"" : "",
 			  err ? "-" : made->name, err ? 0 : made->ifindex,
-			  err ? 0 : !!(made->flags & PROTO_F_VNET_HDR), err, why);
+			  err ? 0 : !!(made->flags & PROTO_F_VNET_HDR), err ? 0 : made->nfds, err, why);
 }
 
-static int send_refuse(int conn, int err, const char *reason)
+/* before the request was read its version is unknown: version 1, as every client reads */
+static int send_refuse(int conn, unsigned version, int err, const char *reason)
 {
-	struct proto_msg msg = { .type = PROTO_REFUSE, .refuse.err = err };
+	struct proto_msg msg = { .version = version ? version : PROTO_V1, .type = PROTO_REFUSE,
+				 .refuse.err = err };
 
 	/* the reason goes out as one line; the encoder would refuse a newline */
 	escape_msg(msg.refuse.reason, sizeof(msg.refuse.reason), reason);
-	return wire_send(conn, &msg, -1);
+	return wire_send(conn, &msg, NULL, 0);
 }
 
 int answer(int conn, const struct identity *id, pid_t pid, const struct verdict *v,
@@ -61,17 +64,22 @@ int answer(int conn, const struct identity *id, pid_t pid, const struct verdict 
 		err = EPROTO, reason = "internal error: allowed but not made";
 	r = record(id, pid, v, made, err, reason);
 	if (err) {
-		send_refuse(conn, err, reason);
+		send_refuse(conn, v->version, err, reason);
 		return 0;
 	}
 	if (r < 0) {
 		/* no record, no grant */
-		send_refuse(conn, EIO, "the broker cannot write its audit record");
+		send_refuse(conn, v->version, EIO, "the broker cannot write its audit record");
 		return r;
 	}
-	msg.link.flags = made->flags & PROTO_F_VNET_HDR;
+	msg.version = v->version;
+	msg.link.kind = PROTO_KIND_TAP;
+	msg.link.flags = made->flags & (v->version >= PROTO_V2 ? PROTO_F_VNET_HDR | PROTO_F_MULTI_QUEUE :
+					PROTO_F_VNET_HDR);
+	msg.link.nfds = (uint16_t)made->nfds;
+	msg.link.ifindex = made->ifindex;
 	memcpy(msg.link.name, made->name, sizeof(msg.link.name));
-	r = wire_send(conn, &msg, fds[0]);
+	r = wire_send(conn, &msg, fds, made->nfds);
 	if (r < 0) {
 		char why[128];
 

@@ -159,7 +159,7 @@ int maker_make(const struct broker_conf *conf, int lock, const struct make_req *
 	if (br.ifindex != req->bridge_ifindex || strcmp(br.name, req->bridge))
 		return fail(resp, ESTALE, "bridge `%s' changed while the request was decided",
 			    br.name);
-	r = tap_open(&tap, resp->reason, sizeof(resp->reason));
+	r = tap_open(&tap, req->queues, resp->reason, sizeof(resp->reason));
 	if (r < 0) {
 		resp->err = -r;
 		return r;
@@ -183,38 +183,56 @@ int maker_make(const struct broker_conf *conf, int lock, const struct make_req *
 	if (has_quotas(conf) && lock >= 0)
 		flock(lock, LOCK_UN);
 	if (r < 0) {
-		if (tap.fd >= 0)
-			close(tap.fd);
+		tap_close(&tap);
 		resp->err = -r;
 		return r;
 	}
 	resp->ifindex = tap.ifindex;
-	resp->flags = tap.vnet_hdr ? PROTO_F_VNET_HDR : 0;
+	resp->flags = (tap.vnet_hdr ? PROTO_F_VNET_HDR : 0) |
+		      (tap.multi_queue ? PROTO_F_MULTI_QUEUE : 0);
 	memcpy(resp->name, tap.name, sizeof(resp->name));
-	fds[0] = tap.fd;
-	resp->nfds = 1;
+	memcpy(fds, tap.fds, tap.nfds * sizeof(int));
+	resp->nfds = tap.nfds;
 	return 0;
 }
+
+/* orphans found in one census pass, removed once the dump is over */
+struct orphans {
+	unsigned n;
+	struct tap_entry t[64];
+};
 
 static int reap_cb(const struct tap_entry *t, void *ctx)
 {
-	(void)ctx;
+	struct orphans *o = ctx;
+
 	/* persistent and nobody holds an fd: nobody can use it but its owner, later */
-	if (!t->persist || t->attached)
+	if (!t->persist || t->attached || o->n == sizeof(o->t) / sizeof(o->t[0]))
 		return 0;
-	int r = census_delete(t->ifindex);
-	log_line("orphan tap=%s ifindex=%u uid=%u pid=%d since=%lld: %s", t->name, t->ifindex,
-		 t->owner.uid, t->owner.pid, (long long)t->owner.since,
-		 r < 0 ? strerror(-r) : "removed");
+	o->t[o->n++] = *t;
 	return 0;
 }
 
+/*
+ * Deleting from inside the dump would talk on the socket the dump is still
+ * coming in on; at most 64 a pass, the next pass takes the rest.
+ */
 void maker_reap(void)
 {
-	int r = census_walk(reap_cb, NULL);
+	struct orphans *o = calloc(1, sizeof(*o));
+	int r = o ? census_walk(reap_cb, o) : -ENOMEM;
 
 	if (r < 0)
 		log_line("orphan reaper: %s", strerror(-r));
+	for (unsigned i = 0; o && i < o->n; i++) {
+		const struct tap_entry *t = &o->t[i];
+
+		r = census_delete(t->ifindex);
+		log_line("orphan tap=%s ifindex=%u uid=%u pid=%d since=%lld: %s", t->name,
+			 t->ifindex, t->owner.uid, t->owner.pid, (long long)t->owner.since,
+			 r < 0 ? strerror(-r) : "removed");
+	}
+	free(o);
 }
 
 static void serve_make(int chan, const struct broker_conf *conf, int lock,

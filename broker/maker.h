@@ -21,7 +21,7 @@
 #include "peer.h"
 #include "proto.h"
 
-#define MAKER_FDS_MAX 1
+#define MAKER_FDS_MAX PROTO_QUEUES_MAX
 
 struct make_req {
 	uint32_t id;

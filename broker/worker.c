@@ -34,9 +34,9 @@ int verdict_check(const struct verdict *v, uint32_t id)
 	    !nul_in(v->reason, sizeof(v->reason)) || !nul_in(v->exe, sizeof(v->exe)))
 		return -EBADMSG;
 	if (v->err == 0 &&
-	    (v->denied || v->version == 0 || v->kind != KIND_TAP || v->queues != 1 ||
-	     v->bridge_ifindex == 0 || !ifname_valid(v->bridge, strlen(v->bridge)) ||
-	     (v->flags & ~PROTO_F_VNET_HDR)))
+	    (v->denied || v->version == 0 || v->kind != PROTO_KIND_TAP || v->queues == 0 ||
+	     v->queues > PROTO_QUEUES_MAX || v->bridge_ifindex == 0 ||
+	     !ifname_valid(v->bridge, strlen(v->bridge)) || (v->flags & ~PROTO_F_VNET_HDR)))
 		return -EBADMSG;
 	return 0;
 }
@@ -55,42 +55,57 @@ static int refuse(struct verdict *v, int err, const char *fmt, ...)
 	return -err;
 }
 
+/*
+ * What a decoded REQUEST asks for, version 1 or 2, within this broker's
+ * bounds.  Version 1 is one tap with one queue.
+ */
+static int take_request(const struct broker_conf *conf, const struct proto_msg *msg,
+			struct verdict *v)
+{
+	v->version = (uint8_t)(msg->version ? msg->version : PROTO_V1);
+	v->kind = (uint8_t)msg->link.kind;
+	v->flags = msg->link.flags;
+	v->queues = msg->link.queues ? msg->link.queues : 1;
+	/* the bridge first, so that a refusal's record names it too */
+	v->asked_len = (uint8_t)strlen(msg->link.name);
+	memcpy(v->asked, msg->link.name, v->asked_len);
+	if (msg->link.kind == PROTO_KIND_VETH)
+		return refuse(v, EPROTONOSUPPORT, "veth is not supported yet");
+	if (v->queues > conf->max_queues)
+		return refuse(v, EINVAL, "%u queues asked, at most %u (max-queues in ontap.conf)",
+			      v->queues, conf->max_queues);
+	return 0;
+}
+
 /* exactly one REQUEST and nothing after it, within the deadline */
-static int read_request(int sock, const struct job *job, unsigned deadline_s,
+static int read_request(int sock, const struct job *job, const struct broker_conf *conf,
 			struct verdict *v)
 {
 	struct timeval tv = { .tv_sec = job->deadline_ms / 1000,
 			      .tv_usec = (job->deadline_ms % 1000) * 1000 };
 	struct proto_msg msg;
+	int nsfd = -1, r;
 	char c;
-	int r;
 
 	if (!tv.tv_sec && !tv.tv_usec)
 		tv.tv_usec = 1000;
 	if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		return refuse(v, errno, "cannot set the request's deadline: %s", strerror(errno));
-	r = wire_recv(sock, &msg, NULL);
+	/* room for one: a veth request's namespace; wire_recv() refuses one anywhere else */
+	r = wire_recv(sock, &msg, &nsfd, 1);
 	if (r == -EAGAIN)
-		return refuse(v, ETIMEDOUT, "no complete request within %u s", deadline_s);
+		return refuse(v, ETIMEDOUT, "no complete request within %u s", conf->deadline_s);
 	if (r < 0)
 		return refuse(v, -r, "bad request: %s", strerror(-r));
+	if (nsfd >= 0)
+		close(nsfd);
 	if (msg.type != PROTO_REQUEST)
 		return refuse(v, EPROTO, "bad request: message type %d is not a request", msg.type);
 	if (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
 		return refuse(v, EPROTO, "bad request: bytes after the request");
-	v->version = PROTO_VERSION;
-	v->kind = KIND_TAP;
-	v->queues = 1;
-	v->flags = msg.link.flags;
-	v->asked_len = (uint8_t)strlen(msg.link.name);
-	memcpy(v->asked, msg.link.name, v->asked_len);
-	return 0;
+	return take_request(conf, &msg, v);
 }
 
-/*
- * The ACL is read here, as the requester: the files' modes decide what the
- * requester can see, exactly as for its own programs.
- */
 /*
  * An altname names the same bridge as its canonical name: the ACL sees the
  * canonical one, or `deny br-secret' is dodged by asking for an altname.  A
@@ -155,7 +170,7 @@ static void serve_one(int sock, const struct job *job, const struct identity *id
 		refuse(v, -r, "cannot identify the caller: %s", strerror(-r));
 	else if (!identity_admits(id, p))
 		refuse(v, EPERM, "the caller's credentials are not this worker's");
-	else if (read_request(sock, job, conf->deadline_s, v) == 0)
+	else if (read_request(sock, job, conf, v) == 0)
 		decide(conf, p->pid, v);
 	free(p);
 }

@@ -25,18 +25,16 @@ struct job {
 	uint32_t deadline_ms;   /* left for the whole request */
 };
 
-enum { KIND_TAP = 1 };
-
 /* worker -> listener: exactly this size; every field checked by verdict_check() */
 struct verdict {
 	uint32_t id;
 	int32_t err;                 /* 0: allowed; else a Linux errno, 1..4095 */
 	uint8_t denied;              /* refused by the ACL (or by its failing closed) */
 	uint8_t version;             /* of the request; 0: none was decoded */
-	uint8_t kind;
+	uint8_t kind;                /* PROTO_KIND_* */
 	uint8_t asked_len;
 	uint32_t flags;              /* the request's */
-	uint32_t queues;
+	uint32_t queues;             /* 1..PROTO_QUEUES_MAX */
 	uint32_t bridge_ifindex;
 	char asked[IFNAMSIZ];        /* the bridge as asked for: asked_len raw bytes */
 	char bridge[IFNAMSIZ];       /* the bridge decided on, NUL-terminated */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "testutil.h"
 
 /* argv from a NULL-terminated list; argc is counted, argv[argc] is NULL as execve gives it */
 #define ARGV(...) ((char *const[]){ "qemu-bridge-helper", __VA_ARGS__, NULL })
@@ -338,13 +339,4 @@ static Suite *args_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(args_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+ONTAP_CHECK_MAIN(args_suite())

@@ -11,6 +11,7 @@
 
 #include "census.h"
 #include "conf.h"
+#include "testutil.h"
 
 static int user(const char *name, unsigned *id)
 {
@@ -108,6 +109,36 @@ START_TEST(every_key)
 	ck_assert_int_eq(c.log, SINK_SYSLOG);
 	ck_assert_int_eq(c.syslog_facility, LOG_LOCAL3);
 	ck_assert_str_eq(c.syslog_ident, "ontaptest");
+}
+END_TEST
+
+/* max-queues: 1..PROTO_QUEUES_MAX; the default follows the CPUs, capped */
+START_TEST(max_queues)
+{
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_uint_eq(c.max_queues, 1);
+	conf_default_queues(&c, 0);
+	ck_assert_uint_eq(c.max_queues, 1);
+	conf_default_queues(&c, 2);
+	ck_assert_uint_eq(c.max_queues, 2);
+	conf_default_queues(&c, 16);
+	ck_assert_uint_eq(c.max_queues, 16);
+	conf_default_queues(&c, 64);
+	ck_assert_uint_eq(c.max_queues, CONF_QUEUES_CPU_CAP);
+	/* the file wins over the CPU default, either way */
+	conf_defaults(&c);
+	conf_default_queues(&c, 64);
+	ck_assert_int_eq(conf_parse(&c, "max-queues 4\n", 13, "f", &res, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.max_queues, 4);
+	ck_assert_int_eq(parse("max-queues 128"), 0);
+	ck_assert_uint_eq(c.max_queues, PROTO_QUEUES_MAX);
+	ck_assert_int_eq(parse("max-queues 1"), 0);
+	ck_assert_uint_eq(c.max_queues, 1);
+	REJECTS("max-queues 0\n", ":1: `0' is out of range");
+	REJECTS("max-queues 129\n", ":1: `129' is out of range");
+	REJECTS("max-queues -2\n", "not a number");
+	REJECTS("max-queues 4 4\n", "max-queues: expected exactly one value");
+	REJECTS("max-queues\n", "max-queues: expected exactly one value");
 }
 END_TEST
 
@@ -211,25 +242,22 @@ START_TEST(alias_rejects)
 }
 END_TEST
 
-int main(void)
+static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
 	TCase *tc = tcase_create("conf");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, unlimited);
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, errors_name_file_and_line);
+	tcase_add_test(tc, max_queues);
 	tcase_add_test(tc, quota_rule_bound);
 	tcase_add_test(tc, nul_inside_buffer);
 	tcase_add_test(tc, alias_round_trip);
 	tcase_add_test(tc, alias_rejects);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }
+
+ONTAP_CHECK_MAIN(conf_suite())

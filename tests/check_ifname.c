@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ifname.h"
+#include "testutil.h"
 
 static bool valid(const char *s, size_t len)
 {
@@ -165,13 +166,4 @@ static Suite *ifname_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(ifname_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+ONTAP_CHECK_MAIN(ifname_suite())

@@ -285,7 +285,7 @@ side() {
 	run_as "${WHO[$name]}" "${GRP[$name]}" "$QC" "${opt[@]}" "$helper" "${BR[$name]}" \
 		>"$T/$name.$2.out" 2>"$T/$name.$2.err" || rc=$?
 	OUTPUT=$(cat "$T/$name.$2.out")
-	ERRTEXT=$(grep -v -e '^helper exit=' -e '^qemu-call: ' "$T/$name.$2.err" || true)
+	ERRTEXT=$(helper_stderr "$T/$name.$2.err")
 	VERDICT=deny
 	if [ "$rc" -eq 0 ] && [[ $OUTPUT == tap=* ]]; then VERDICT=allow; fi
 }

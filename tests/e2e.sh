@@ -154,7 +154,7 @@ as_user() {
 # ---- what the users run, where they may read it ------------------------------
 install -d -m 0755 "$T/bin" "$T/guest"
 install -m 0755 "$BUILD/ontap-helper" "$T/bin/ontap-helper"
-install -m 0644 "$BUILD/e2e-guest/vmlinuz" "$BUILD/e2e-guest/initrd.gz" "$T/guest/"
+guest_stage "$BUILD" "$T/guest"
 HELPER=$T/bin/ontap-helper
 
 # ---- network: in our netns only, IPv4 only -------------------------------------
@@ -196,28 +196,8 @@ start_broker() {
 # shellcheck disable=SC2119 # our own start_broker, not lib.sh's
 start_broker
 
-# ---- the accelerator: KVM only if the test user can use it ------------------
-# /dev/kvm may be there, and open, and still run no guest code (nested
-# virtualisation that does not work): only a guest that boots proves it.
-kvm_works() {
-	local d=$T/$ALICE/kvm-probe
-	KVM_NOTE="the test user may not open /dev/kvm"
-	as_user "$ALICE" 5 sh -c 'test -r /dev/kvm && test -w /dev/kvm' 2>/dev/null || return 1
-	KVM_NOTE="/dev/kvm booted no guest in 20 s"
-	install -d -m 0755 -o "$ALICE" -g "$ALICE" "$d"
-	# no ontap.ip=: the guest says so and powers off at once
-	as_user "$ALICE" 20 qemu-system-x86_64 -nodefaults -machine pc -accel kvm -m 256 -smp 1 \
-		-display none -no-reboot -serial "file:$d/serial.log" \
-		-kernel "$T/guest/vmlinuz" -initrd "$T/guest/initrd.gz" \
-		-append "console=ttyS0 quiet panic=-1" >/dev/null 2>&1 || true
-	grep -aq 'ontap-guest: RESULT' "$d/serial.log" 2>/dev/null
-}
-ACCEL=tcg
-KVM_NOTE=
-if kvm_works; then
-	ACCEL=kvm
-	KVM_NOTE="/dev/kvm works"
-fi
+# ---- the accelerator: KVM only if the test user can boot the guest with it
+guest_accel "$ALICE" "$T/$ALICE/kvm-probe" "$T/guest"
 
 QEMU_VERSION=$(qemu-system-x86_64 --version | head -n 1)
 LIBVIRT_VERSION=$(libvirtd --version)
@@ -230,10 +210,7 @@ GUEST_ARGS="console=ttyS0 quiet panic=-1 ipv6.disable=1 ontap.ip=198.18.0.2/24 o
 
 # qemu_argv SERIAL [KERNEL-ARGS]: sets QEMU to a small, headless guest
 qemu_argv() {
-	QEMU=(qemu-system-x86_64 -nodefaults -machine pc -accel "$ACCEL" -m 256 -smp 1
-		-display none -no-reboot -serial "file:$1"
-		-kernel "$T/guest/vmlinuz" -initrd "$T/guest/initrd.gz"
-		-append "$GUEST_ARGS ${2:-}")
+	guest_qemu_argv "$T/guest" "$1" 1 "ontap.ip=198.18.0.2/24 ontap.peer=198.18.0.1 ${2:-}"
 }
 
 # ---- checks --------------------------------------------------------------------
@@ -259,7 +236,7 @@ check_no_tap() {
 
 blog_lines() { wc -l <"$BLOG"; }
 # the broker's grant lines since line $1 of its log (any field order)
-blog_grants() { tail -n +"$(($1 + 1))" "$BLOG" | grep -E '^ontap-broker: (.* )?(verdict=)?grant ' || true; }
+blog_grants() { audit_lines <(tail -n +"$(($1 + 1))" "$BLOG") | grep ' verdict=grant ' || true; }
 # check_grant WHAT SINCE USER BRIDGE: one grant since line SINCE of the log,
 # to USER, on BRIDGE, of a tap with a vnet header (qemu asks with --use-vnet)
 check_grant() {

@@ -64,8 +64,8 @@ rm -f "$OUT/.probe"
 
 # Sources per target: the fuzzer, then the project's files it links.
 declare -A SRCS=(
-	[proto]="broker/proto.c broker/ifname.c broker/shared/escape.c"
-	[wire]="broker/proto.c broker/wire.c"
+	[proto]="broker/shared/proto.c broker/shared/ifname.c broker/shared/escape.c"
+	[wire]="broker/shared/proto.c broker/shared/wire.c"
 	[acl]="broker/acl.c broker/shared/escape.c"
 	[escape]="broker/shared/escape.c"
 	[args]="helper/args.c"

@@ -39,23 +39,14 @@ wait_for 100 test -S "$ONTAP_SOCKET" || { cat "$LOGF" >&2; die "ontap-broker did
 BASE_TAPS=$(count_taps)
 
 # audit records: one per request, whatever became of it
-log_grep() { grep -E '^ontap-broker: (time=[^ ]+ )?verdict=(grant|deny|refuse) ' "$LOGF" || true; }
+log_grep() { audit_lines "$LOGF"; }
 log_lines() { log_grep | wc -l; }
 log_at_least() { [ "$(log_lines)" -ge "$1" ]; }
 broker_alive() { kill -0 "$BROKER_PID" 2>/dev/null; }
 
 # ask LABEL [BRIDGE]: the real helper, called the way libvirt does (no
 # shell: any byte but NUL reaches it); sets RC OUT ERR MS
-ask() {
-	local label=$1 br=${2:-br0} t0
-	t0=$(date +%s%N)
-	RC=0
-	run_as "$ALICE" init "$QC" --libvirt "$HELPER" "$br" >"$T/$label.out" 2>"$T/$label.err" \
-		</dev/null || RC=$?
-	MS=$((($(date +%s%N) - t0) / 1000000))
-	OUT=$(cat "$T/$label.out")
-	ERR=$(grep -av -e '^helper exit=' -e '^qemu-call: ' "$T/$label.err" || true)
-}
+ask() { helper_ask "$1" - "$ALICE" "${2:-br0}" --libvirt; }
 
 # refused LABEL FRAGMENT: asks for br0 with the ACL as it is now
 refused() {

@@ -58,7 +58,7 @@ BASE_TAPS=$(count_taps)
 REQS=0
 
 # one line per request: grant, deny (by the ACL) or refuse (failed after it)
-log_grep() { grep -E '^ontap-broker: time=[^ ]+ verdict=(grant|deny|refuse) ' "$LOGF" || true; }
+log_grep() { audit_lines "$LOGF"; }
 log_lines() { log_grep | wc -l; }
 log_at_least() { [ "$(log_lines)" -ge "$1" ]; }
 uidof() { id -u "$1"; }
@@ -77,7 +77,7 @@ call() {
 	run_as "$@" >"$T/$label.out" 2>"$T/$label.err" || RC=$?
 	OUT=$(cat "$T/$label.out")
 	# the helper's own stderr: without qemu-call's lines
-	ERR=$(grep -v -e '^helper exit=' -e '^qemu-call: ' "$T/$label.err" || true)
+	ERR=$(helper_stderr "$T/$label.err")
 	HEXIT=$(sed -n 's/^helper exit=//p' "$T/$label.err")
 	if [ "$where" = broker ]; then
 		REQS=$((REQS + 1))

@@ -331,3 +331,121 @@ process_tree() {
 		done
 	done
 }
+
+# ---- clients built to trust a broker user ----------------------------------
+
+# build_clients_trusting USER SRC: ontap-helper and ontap-tap configured with
+# -DONTAP_BROKER_USER=USER, as a package for a broker run as a dedicated
+# user is built (the clients trust only root and that user), copied into
+# $T/bin-USER (0755, for the test users); sets TRUSTING_BIN.
+build_clients_trusting() {
+	local user=$1 src=$2 b=$T/build-$1
+	if ! cmake -S "$src" -B "$b" -DONTAP_BROKER_USER="$user" >"$b.log" 2>&1 ||
+		! cmake --build "$b" -j2 --target ontap-helper ontap-tap >>"$b.log" 2>&1; then
+		cat "$b.log" >&2
+		die "cannot build the clients with ONTAP_BROKER_USER=$user"
+	fi
+	TRUSTING_BIN=$T/bin-$user
+	mkdir -m 0755 "$TRUSTING_BIN"
+	cp "$b/ontap-helper" "$b/ontap-tap" "$TRUSTING_BIN/"
+}
+
+# ---- the test guest (tests/e2e/): qemu boots it, it pings a peer -----------
+
+ONTAP_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# guest_prepare BUILD: qemu and the guest's packages (tests/e2e/deps.sh), and
+# the guest in BUILD/e2e-guest (tests/e2e/build-guest.sh, cached).  Needs the
+# network: call it before enter_test_ns.
+guest_prepare() {
+	bash "$ONTAP_LIB_DIR/e2e/deps.sh"
+	bash "$ONTAP_LIB_DIR/e2e/build-guest.sh" "$1/e2e-guest"
+}
+
+# guest_stage BUILD DIR: the guest's kernel and initramfs in DIR (0755), for
+# the test users
+guest_stage() {
+	install -d -m 0755 "$2"
+	install -m 0644 "$1/e2e-guest/vmlinuz" "$1/e2e-guest/initrd.gz" "$2/"
+}
+
+# guest_accel USER PROBE-DIR GUEST-DIR: ACCEL=kvm if a guest boots under
+# /dev/kvm as USER (it may be there and open and still run nothing, under
+# broken nested virtualisation: only a boot proves it), else tcg; KVM_NOTE
+# says why.
+# shellcheck disable=SC2034 # ACCEL and KVM_NOTE are for the caller
+guest_accel() {
+	local user=$1 d=$2 g=$3
+	ACCEL=tcg
+	KVM_NOTE="$user may not open /dev/kvm"
+	run_as "$user" init sh -c 'test -r /dev/kvm && test -w /dev/kvm' 2>/dev/null || return 0
+	KVM_NOTE="/dev/kvm booted no guest in 20 s"
+	install -d -m 0755 -o "$user" -g "$(id -g "$user")" "$d"
+	# no ontap.ip=: the guest says so and powers off at once
+	run_as "$user" init timeout -k 5 20 qemu-system-x86_64 -nodefaults -machine pc -accel kvm \
+		-m 256 -smp 1 -display none -no-reboot -serial "file:$d/serial.log" \
+		-kernel "$g/vmlinuz" -initrd "$g/initrd.gz" \
+		-append "console=ttyS0 quiet panic=-1" >/dev/null 2>&1 || true
+	if grep -aq 'ontap-guest: RESULT' "$d/serial.log" 2>/dev/null; then
+		ACCEL=kvm
+		KVM_NOTE="/dev/kvm works"
+	fi
+}
+
+# guest_qemu_argv GUEST-DIR SERIAL CPUS KERNEL-ARGS: QEMU, a small headless
+# guest (no NIC: the caller adds -netdev and -device) under $ACCEL
+# shellcheck disable=SC2034 # QEMU is for the caller
+guest_qemu_argv() {
+	QEMU=(qemu-system-x86_64 -nodefaults -machine pc -accel "$ACCEL" -m 256 -smp "$3"
+		-display none -no-reboot -serial "file:$2"
+		-kernel "$1/vmlinuz" -initrd "$1/initrd.gz"
+		-append "console=ttyS0 quiet panic=-1 ipv6.disable=1 $4")
+}
+
+# stop_and_forget PID: stop_pid, then forget_pid (a process done with mid-suite)
+stop_and_forget() {
+	stop_pid "$1"
+	forget_pid "$1"
+}
+
+# ---- the helper's answers and the broker's records ---------------------------
+
+# The broker's audit records, one per request whatever became of it: on
+# stderr after `ontap-broker: ', in syslog after its ident and pid.
+ONTAP_AUDIT_RE='(^|: )time=[^ ]+ verdict=(grant|deny|refuse) '
+audit_lines() { grep -aE "$ONTAP_AUDIT_RE" "$1" || true; }
+
+# helper_stderr FILE: what the helper said, without qemu-call's own lines
+helper_stderr() { grep -av -e '^helper exit=' -e '^qemu-call: ' "$1" || true; }
+
+# helper_ask LABEL SOCK USER BRIDGE [QEMU-CALL OPTIONS...]: ontap-helper run
+# by qemu-call as USER (groups from /etc/group), against SOCK ("-": the
+# ONTAP_SOCKET the suite exported); RC, OUT, ERR (the helper's own lines),
+# TAP (the tap qemu-call got, or empty) and MS (wall time)
+# shellcheck disable=SC2034 # MS and TAP are for the caller
+helper_ask() {
+	local label=$1 sock=$2 user=$3 br=$4 t0 env=()
+	shift 4
+	[ "$sock" = - ] || env=(env ONTAP_SOCKET="$sock")
+	t0=$(date +%s%N)
+	RC=0
+	run_as "$user" init "${env[@]}" "$QC" "$@" "$HELPER" "$br" \
+		>"$T/$label.out" 2>"$T/$label.err" </dev/null || RC=$?
+	MS=$((($(date +%s%N) - t0) / 1000000))
+	OUT=$(cat "$T/$label.out")
+	ERR=$(helper_stderr "$T/$label.err")
+	TAP=$(sed -n 's/^tap=\([^ ]*\) .*/\1/p' "$T/$label.out")
+}
+
+# helper_granted LABEL BRIDGE: the last helper_ask got a tap on BRIDGE
+helper_granted() {
+	check_eq "$1: granted (exit 0)" 0 "$RC"
+	check_match "$1: a tap on $2" "^tap=tap[0-9]+ .* master=$2 " "$OUT"
+}
+
+# helper_refused LABEL FRAGMENT: the last helper_ask got no tap, exit 1, and
+# the helper said FRAGMENT
+helper_refused() {
+	check_eq "$1: refused (exit 1)" 1 "$RC"
+	check_has "$1: the helper says \"$2\"" "$2" "$ERR"
+}

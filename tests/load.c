@@ -61,6 +61,7 @@
 
 #include "proto.h"
 #include "wire.h"
+#include "testutil.h"
 
 #define MAX_USERS    32
 #define MAX_GROUPS   16
@@ -489,7 +490,7 @@ static int dial(struct reply *r, long timeout_ms)
 static void read_reply(int s, struct reply *r)
 {
 	struct proto_msg msg;
-	int fd = -1, e = wire_recv(s, &msg, &fd);
+	int fd = -1, e = wire_recv(s, &msg, &fd, 1);
 
 	r->fd = -1;
 	if (e == -EAGAIN || e == -EWOULDBLOCK) {
@@ -529,7 +530,7 @@ static void request(const char *bridge, bool vnet, long timeout_ms, struct reply
 		return;
 	msg.link.flags = vnet ? PROTO_F_VNET_HDR : 0;
 	snprintf(msg.link.name, sizeof(msg.link.name), "%s", bridge);
-	e = wire_send(s, &msg, -1);
+	e = wire_send(s, &msg, NULL, 0);
 	if (e < 0 && e != -EPIPE && e != -ECONNRESET) {
 		r->o = O_OTHER;
 		r->err = -e;
@@ -967,20 +968,6 @@ static void mode_idle(void)
 
 /* ---- malformed traffic ------------------------------------------------- */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* header + REQUEST body by hand, so that any field can be wrong */
 static size_t raw_request(uint8_t *b, uint32_t magic, uint16_t ver, uint16_t type,
 			  uint32_t flags, const char *name, size_t n)
@@ -1129,6 +1116,33 @@ static bool act_fd1(int s, const struct mcase *mc) { (void)mc; return send_with_
 static bool act_fd8(int s, const struct mcase *mc) { (void)mc; return send_with_fds(s, 8, 0); }
 static bool act_fd_late(int s, const struct mcase *mc) { (void)mc; return send_with_fds(s, 1, 14); }
 
+/*
+ * A version-2 veth request with its namespace descriptor, as the protocol
+ * wants it: this broker makes no veth yet and says so (EPROTONOSUPPORT),
+ * closing the descriptor.
+ */
+static bool act_veth(int s, const struct mcase *mc)
+{
+	static const uint8_t b[] = { 0x4f, 0x4e, 0x54, 0x50, 0, 2, 0, 1, 0, 0, 0, 12,
+				     2, 0, 0, 0, 0, 0, 1, 3, 'b', 'r', '0', 0 };
+	int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	struct reply r;
+
+	(void)mc;
+	if (ns < 0 || send_fds(s, b, sizeof(b), &ns, 1) != (ssize_t)sizeof(b)) {
+		if (ns >= 0)
+			close(ns);
+		return false;
+	}
+	close(ns);
+	read_reply(s, &r);
+	result(r.o == O_REFUSE && r.err == EPROTONOSUPPORT && strstr(r.reason, "veth"),
+	       "malformed: a version-2 veth request with its namespace: refused, EPROTONOSUPPORT "
+	       "(%s %d: %s)", oname[r.o], r.err, r.reason);
+	drop(&r);
+	return true;
+}
+
 /* the broker's own socket, sent to it: a descriptor that could make a cycle */
 static bool act_fd_socket(int s, const struct mcase *mc)
 {
@@ -1208,10 +1222,13 @@ static const struct mcase mcases[] = {
 	{ "1 MiB of junk", X_REFUSE_CLOSE, 0, act_huge, { 0 }, 0, false },
 	{ "wrong magic", X_REFUSE, EPROTO, act_bytes, { HDR(0x4f4e5451u, 1, 1, 8), BR0 }, 20, false },
 	{ "version 0", X_REFUSE, EPROTONOSUPPORT, act_bytes, { HDR(ONTP, 0, 1, 8), BR0 }, 20, false },
-	{ "version 2", X_REFUSE, EPROTONOSUPPORT, act_bytes, { HDR(ONTP, 2, 1, 8), BR0 }, 20, false },
+	{ "version 3", X_REFUSE, EPROTONOSUPPORT, act_bytes, { HDR(ONTP, 3, 1, 8), BR0 }, 20, false },
+	/* version 2's REQUEST is laid out otherwise: 8 bytes are below its minimum */
+	{ "version 2 with a version-1 body", X_REFUSE, EPROTO, act_bytes, { HDR(ONTP, 2, 1, 8), BR0 }, 20, false },
 	{ "version 0xffff", X_REFUSE, EPROTONOSUPPORT, act_bytes, { HDR(ONTP, 0xffff, 1, 8), BR0 }, 20, false },
 	{ "type 0", X_REFUSE, EPROTO, act_bytes, { HDR(ONTP, 1, 0, 8), BR0 }, 20, false },
-	{ "type GRANT sent to the broker", X_REFUSE, EPROTO, act_bytes, { HDR(ONTP, 1, 2, 8), BR0 }, 20, false },
+	/* a GRANT carries its tap's descriptor: without one it is malformed before its type matters */
+	{ "type GRANT sent to the broker", X_REFUSE, EBADMSG, act_bytes, { HDR(ONTP, 1, 2, 8), BR0 }, 20, false },
 	{ "type REFUSE sent to the broker", X_REFUSE, EPROTO, act_bytes,
 	  { HDR(ONTP, 1, 3, 8), 0, 0, 0, 13, 0, 2, 'n', 'o' }, 20, false },
 	{ "type 4", X_REFUSE, EPROTO, act_bytes, { HDR(ONTP, 1, 4, 8), BR0 }, 20, false },
@@ -1238,6 +1255,20 @@ static const struct mcase mcases[] = {
 	{ "a request split into 1-byte writes", X_GRANT, 0, act_bytewise, { 0 }, 0, false },
 	{ "a request, then EOF (its writing side shut)", X_GRANT, 0, act_bytes,
 	  { HDR(ONTP, 1, 1, 8), BR0 }, 20, true },
+	/* version 2: kind tap (1), flags, queues, "br0", no peer; or veth (2) */
+	{ "a version-2 tap request, 1 queue", X_GRANT, 0, act_bytes,
+	  { HDR(ONTP, 2, 1, 12), 1, 0, 0, 0, 1, 0, 1, 3, 'b', 'r', '0', 0 }, 24, false },
+	{ "a version-2 request for 0 queues", X_REFUSE, EPROTO, act_bytes,
+	  { HDR(ONTP, 2, 1, 12), 1, 0, 0, 0, 0, 0, 0, 3, 'b', 'r', '0', 0 }, 24, false },
+	{ "a version-2 request for 129 queues", X_REFUSE, EPROTO, act_bytes,
+	  { HDR(ONTP, 2, 1, 12), 1, 0, 0, 0, 0, 0, 129, 3, 'b', 'r', '0', 0 }, 24, false },
+	{ "a version-2 request for 128 queues, over max-queues", X_REFUSE, EINVAL, act_bytes,
+	  { HDR(ONTP, 2, 1, 12), 1, 0, 0, 0, 0, 0, 128, 3, 'b', 'r', '0', 0 }, 24, false },
+	{ "a version-2 tap request naming a peer", X_REFUSE, EPROTO, act_bytes,
+	  { HDR(ONTP, 2, 1, 13), 1, 0, 0, 0, 0, 0, 1, 3, 'b', 'r', '0', 1, 'x' }, 25, false },
+	{ "a version-2 veth request without its namespace", X_REFUSE, EBADMSG, act_bytes,
+	  { HDR(ONTP, 2, 1, 12), 2, 0, 0, 0, 0, 0, 1, 3, 'b', 'r', '0', 0 }, 24, false },
+	{ "a version-2 veth request with its namespace", X_NONE, 0, act_veth, { 0 }, 0, false },
 	{ "a request with one fd", X_NONE, 0, act_fd1, { 0 }, 0, false },
 	{ "a request with 8 fds", X_NONE, 0, act_fd8, { 0 }, 0, false },
 	{ "a request with an fd on its body", X_NONE, 0, act_fd_late, { 0 }, 0, false },
@@ -1442,17 +1473,10 @@ static void killed_client(void *arg)
 		break;
 	}
 	case K_FIRST_BYTE: {
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} ctl;
-		char c;
-		struct iovec iov = { &c, 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		struct one_fd got;
 
 		send(s, b, n, MSG_NOSIGNAL);
-		recvmsg(s, &mh, 0);
+		recv_one_fd(s, &got);   /* the fd is ours now: the kill must close it */
 		break;
 	}
 	case K_GRANTED:

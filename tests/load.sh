@@ -101,7 +101,7 @@ broker_alive() { kill -0 "$BROKER_PID" 2>/dev/null; }
 # refuse, also for one turned away), or the listener's word that its worker
 # was ended at the deadline
 log_lines() {
-	grep -cE '^ontap-broker: ((time=[^ ]+ )?verdict=(grant|deny|refuse) |worker [0-9]+ for uid [0-9]+ ended by signal)' "$LOGF" || true
+	grep -cE "$ONTAP_AUDIT_RE|^ontap-broker: worker [0-9]+ for uid [0-9]+ ended by signal" "$LOGF" || true
 }
 log_at_least() { [ "$(log_lines)" -ge "$1" ]; }
 # fig NAME KEY: KEY's value in the last FIGURE line NAME
@@ -115,15 +115,7 @@ logged_each() {
 }
 
 # helper_call LABEL USER: the real helper through qemu-call; sets RC OUT ERR MS
-helper_call() {
-	local t0
-	t0=$(date +%s%N)
-	RC=0
-	run_as "$2" init "$QC" "$HELPER" br0 >"$T/$1.out" 2>"$T/$1.err" </dev/null || RC=$?
-	MS=$((($(date +%s%N) - t0) / 1000000))
-	OUT=$(cat "$T/$1.out")
-	ERR=$(grep -av -e '^helper exit=' -e '^qemu-call: ' "$T/$1.err" || true)
-}
+helper_call() { helper_ask "$1" - "$2" br0; }
 
 export ONTAP_SOCKET=$SOCK
 

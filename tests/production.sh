@@ -163,33 +163,13 @@ term_wait() {
 }
 
 # end PID: stop a process we started, whatever its status
-end() {
-	stop_pid "$1"
-	forget_pid "$1"
-}
+end() { stop_and_forget "$1"; }
 
-# ask LABEL SOCK USER BRIDGE [QEMU-CALL OPTIONS]: qemu-call as USER, through
-# the helper, against SOCK; RC, OUT, ERR (the helper's own lines), TAP
-ask() {
-	local label=$1 sock=$2 user=$3 br=$4
-	shift 4
-	RC=0
-	run_as "$user" init env ONTAP_SOCKET="$sock" "$QC" "$@" "$HELPER" "$br" \
-		>"$T/$label.out" 2>"$T/$label.err" </dev/null || RC=$?
-	OUT=$(cat "$T/$label.out")
-	ERR=$(grep -v -e '^helper exit=' -e '^qemu-call: ' "$T/$label.err" || true)
-	TAP=$(sed -n 's/^tap=\([^ ]*\) .*/\1/p' "$T/$label.out")
-}
-
-granted() {
-	check_eq "$1: granted (exit 0)" 0 "$RC"
-	check_match "$1: a tap on $2" "^tap=tap[0-9]+ .* master=$2 " "$OUT"
-}
-
-refused() {
-	check_eq "$1: refused (exit 1)" 1 "$RC"
-	check_has "$1: the helper says \"$2\"" "$2" "$ERR"
-}
+# ask LABEL SOCK USER BRIDGE [QEMU-CALL OPTIONS], and its two outcomes:
+# lib.sh's, under the short names this suite uses
+ask() { helper_ask "$@"; }
+granted() { helper_granted "$@"; }
+refused() { helper_refused "$@"; }
 
 # hold LABEL SOCK USER BRIDGE [QEMU-CALL OPTIONS]: a client that keeps its
 # tap until `unhold LABEL'; TAP once it has one
@@ -229,7 +209,7 @@ unhold() {
 	end "${HPID[$1]}"
 }
 
-audit() { grep -E ' verdict=(grant|deny|refuse) ' "$1" || true; }
+audit() { audit_lines "$1"; }
 last_audit() { audit "$1" | tail -n 1; }
 naudit() { audit "$1" | wc -l; }
 
@@ -579,6 +559,8 @@ privilege() {
 	end "$p"
 
 	log "a non-root system user given the capabilities by its supervisor (setpriv, ambient)"
+	build_clients_trusting "$SVC" "$HERE/.."
+	SVC_BIN=$TRUSTING_BIN
 	run=$T/svc-run
 	mkdir -m 0755 "$run"
 	chown "$SVC:$SVC" "$run"
@@ -594,10 +576,16 @@ privilege() {
 		"$(awk '/^Uid:/ { print $3 }' "/proc/$p/status" 2>/dev/null || true)"
 	check_match "non-root broker: exactly NET_ADMIN, SETUID, SETGID, KILL; nothing inheritable or ambient" \
 		"^CapInh=$NONE CapPrm=$WANT CapEff=$WANT CapBnd=[0-9a-f]+ CapAmb=$NONE\$" "$(caps "$p")"
+	# clients trust root only unless built for the broker's user (issue 12 item 5)
+	ask svc-default "$S" "$ALICE" br0
+	refused svc-default "refusing the server at \`$S': it runs as uid $(id -u "$SVC"), and ontap-broker must run as root (uid 0)"
+	local helper=$HELPER
+	HELPER=$SVC_BIN/ontap-helper
 	ask svc-alice "$S" "$ALICE" br0
 	granted svc-alice br0
 	ask svc-bob "$S" "$BOB" br0
 	refused svc-bob "access denied by acl file"
+	HELPER=$helper
 	term_wait "$p"
 	check_eq "non-root broker: SIGTERM: exit 0" 0 "$RC_STOP"
 

@@ -36,6 +36,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 /* --hold -1 still ends: no test may hang forever on a forgotten client */
 #define HOLD_MAX_S 600
 /* longer arguments are refused, never truncated */
@@ -106,38 +108,20 @@ static void run_helper(const char *helper, const char *bridge, int fd)
  */
 static int receive_fd(int sock)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	char byte;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *c;
-	int fd = -1, ncmsg = 0;
-	ssize_t n;
+	struct one_fd r;
+	int fd = recv_one_fd(sock, &r);
 
-	do
-		n = recvmsg(sock, &mh, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		fprintf(stderr, "qemu-call: recvmsg: %s\n", strerror(errno));
+	if (r.n < 0) {
+		fprintf(stderr, "qemu-call: recvmsg: %s\n", strerror(r.err));
 		return -1;
 	}
-	if (n == 0) {
+	if (r.n == 0) {
 		fprintf(stderr, "qemu-call: helper closed the socket without sending\n");
 		return -1;
 	}
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		ncmsg++;
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)) && fd < 0)
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	}
-	if ((mh.msg_flags & MSG_CTRUNC) || (libvirt && (ncmsg != 1 || fd < 0))) {
+	if ((r.flags & MSG_CTRUNC) || (libvirt && (r.ncmsg != 1 || fd < 0))) {
 		fprintf(stderr, "qemu-call: bad control message (%d cmsg, flags %#x)\n",
-			ncmsg, (unsigned)mh.msg_flags);
+			r.ncmsg, (unsigned)r.flags);
 		if (fd >= 0)
 			close(fd);
 		return -1;
