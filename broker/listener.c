@@ -18,6 +18,7 @@
 
 #include "answer.h"
 #include "chan.h"
+#include "closer.h"
 #include "fairq.h"
 #include "listener.h"
 #include "log.h"
@@ -72,6 +73,8 @@ struct listener {
 	unsigned nw, busy;
 	pid_t maker;
 	int maker_chan;
+	pid_t closer;
+	int closer_chan;
 	unsigned at_maker;
 	int64_t next_reap;
 	uint32_t seq;
@@ -141,6 +144,8 @@ static void become_child(struct listener *l)
 	close(l->lsock);
 	if (l->maker_chan >= 0)
 		close(l->maker_chan);
+	if (l->closer_chan >= 0)
+		close(l->closer_chan);
 	for (unsigned i = 0; i < CONN_MAX; i++)
 		if (l->c[i].state != C_FREE)
 			close(l->c[i].fd);
@@ -290,6 +295,50 @@ static void dispatch(struct listener *l)
 		to_worker(l, slot);
 }
 
+/* ---- the closer ---------------------------------------------------------- */
+
+static int start_closer(struct listener *l)
+{
+	int ch[2], r = chan_pair(ch);
+	pid_t pid;
+
+	if (r < 0)
+		return r;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(ch[0]);
+		close(ch[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(ch[0]);
+		become_child(l);
+		closer_main(ch[1]);
+	}
+	close(ch[1]);
+	l->closer = pid;
+	l->closer_chan = ch[0];
+	return 0;
+}
+
+/*
+ * Closes tap descriptors the listener handed out: the closer takes the last
+ * reference, and with it the kernel's teardown, when the client has none.
+ * Should the closer be gone or full, the listener closes them itself.
+ */
+static void hand_off(struct listener *l, int *fds, unsigned n)
+{
+	char byte = 0;
+
+	if (n && l->closer_chan < 0)
+		start_closer(l);
+	if (n && l->closer_chan >= 0 && chan_send(l->closer_chan, &byte, 1, fds, n) < 0)
+		log_line("closer: cannot hand %u descriptors over: %s", n, strerror(errno));
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 /* ---- the maker ----------------------------------------------------------- */
 
 static void maker_failed(struct listener *l, const char *why)
@@ -396,8 +445,7 @@ static void from_maker(struct listener *l)
 		release(l, i);
 		break;
 	}
-	for (unsigned i = 0; i < n; i++)
-		close(fds[i]);
+	hand_off(l, fds, n);
 }
 
 /* ---- verdicts ------------------------------------------------------------ */
@@ -568,6 +616,13 @@ static void tick(struct listener *l)
 
 static void reaped(struct listener *l, pid_t pid, int status)
 {
+	if (pid == l->closer) {
+		/* started again when next needed */
+		close(l->closer_chan);
+		l->closer = 0;
+		l->closer_chan = -1;
+		return;
+	}
 	if (pid == l->maker) {
 		l->maker = 0;
 		maker_failed(l, WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "it exited");
@@ -686,6 +741,10 @@ static void stop_children(struct listener *l)
 	}
 	if (l->maker > 0)
 		kill(l->maker, SIGKILL);
+	/* the closer ends at end of file, once it has closed what it was given */
+	if (l->closer_chan >= 0)
+		close(l->closer_chan);
+	l->closer_chan = -1;
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
 }
@@ -712,6 +771,7 @@ void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct brok
 	l->lsock = lsock;
 	l->conf = conf;
 	l->maker_chan = -1;
+	l->closer_chan = -1;
 	l->c = calloc(CONN_MAX, sizeof(*l->c));
 	l->w = calloc(WORKERS_MAX, sizeof(*l->w));
 	l->pfd = calloc(WORKERS_MAX + 2, sizeof(*l->pfd));
@@ -724,8 +784,10 @@ void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct brok
 	if (fcntl(lsock, F_SETFL, fcntl(lsock, F_GETFL) | O_NONBLOCK) < 0)
 		die("fcntl: %s", strerror(errno));
 	r = start_maker(l);
+	if (r == 0)
+		r = start_closer(l);
 	if (r < 0)
-		die("cannot start the maker: %s", strerror(-r));
+		die("cannot start the maker and the closer: %s", strerror(-r));
 	l->next_reap = now_ms();
 	for (;;) {
 		int64_t now;

@@ -759,8 +759,8 @@ static void mode_flood(void)
 		result(after.rss_kb <= before.rss_kb + opt.rss_slack_kb,
 		       "flood: broker RSS %ld kB after, %ld kB before (at most +%ld kB)",
 		       after.rss_kb, before.rss_kb, opt.rss_slack_kb);
-		/* the maker, and at most max-requests (64 by default) idle workers */
-		result(after.children <= 65, "flood: at most 64 idle workers and the maker (%d)",
+		/* the maker, the closer, and at most max-requests (64 by default) idle workers */
+		result(after.children <= 66, "flood: at most 64 idle workers, the maker and the closer (%d)",
 		       after.children);
 	}
 	free(lat);
