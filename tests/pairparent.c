@@ -80,7 +80,8 @@ static int granted_fd = -1;
 static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
-		"Usage: pairparent [--as USER] [--env NAME=VALUE]... [COMMON] BRIDGE BROKER [ARG...]\n"
+		"Usage: pairparent [--as USER] [--env NAME=VALUE]... [--wait-line] [COMMON]\n"
+		"                  BRIDGE BROKER [ARG...]\n"
 		"       pairparent --connect SOCKET [--wait-line] [COMMON] BRIDGE|-\n"
 		"       pairparent --recv SOCKET [--count N] [--timeout SECONDS]\n"
 		"COMMON: [--no-vnet] [--hold] [--timeout SECONDS]\n");
