@@ -92,8 +92,12 @@ ask() {
 	local label=$1 sock=$2 user=$3 groups=$4 br=$5
 	run_as "$user" "$groups" "$PP" --connect "$sock" --timeout 30 "$br" \
 		>"$T/$label.out" 2>"$T/$label.err" </dev/null || true
-	ANS=$(head -n 1 "$T/$label.out")
+	ANS=$(answer_of "$T/$label.out")
 }
+
+# answer_of FILE: pairparent's answer line in FILE (after "connected" or
+# "started broker=N", if any)
+answer_of() { grep -m 1 -E '^(grant|refuse|eof) ' "$1" || true; }
 
 # after_ms: ANS's after_ms, 999999 when there is none
 after_ms() {
@@ -116,11 +120,13 @@ records() {
 	grep -E "^ontap-broker: time=[^ ]+ verdict=[a-z]+ uid=${2:-[0-9?]+} " "$1" || true
 }
 
-# whole_grant LOG TAP: LOG has one whole grant record of TAP, up to its
-# closing reason="..." and the newline
+# whole_grant LOG FROM UID TAP: past LOG's byte FROM, one whole grant
+# record of UID's tap TAP, up to its closing reason="..." and the newline
+# (tap names are reused: only what the request added counts)
 whole_grant() {
 	local n
-	n=$(grep -cE "^ontap-broker: time=[^ ]+ verdict=grant uid=[0-9]+ .* tap=$2 .* reason=\"([^\"\\\\]|\\\\.)*\"\$" "$1" || true)
+	n=$(tail -c +$(($2 + 1)) "$1" |
+		grep -cE "^ontap-broker: time=[^ ]+ verdict=grant uid=$3 .* tap=$4 .* reason=\"([^\"\\\\]|\\\\.)*\"\$" || true)
 	[ "$n" -eq 1 ] && [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ]
 }
 
@@ -161,7 +167,7 @@ forks_during() {
 }
 check_eq "carol's second request: the listener forked nothing for it" 0 \
 	"$(forks_during "$A_PID" ask reuse2 "$T/a.sock" "$CAROL" init br0)"
-ANS=$(head -n 1 "$T/reuse2.out")
+ANS=$(answer_of "$T/reuse2.out")
 check_match "... and it was granted" '^grant tap=[^ ]+ .* master=br0 ' "$ANS"
 check "... where bob's first request needs a fork (the method sees forks)" \
 	test "$(forks_during "$A_PID" ask reuse-bob "$T/a.sock" "$BOB" init br0)" -ge 1
@@ -200,7 +206,7 @@ for k in groups gid uid; do
 	exec {GATE}>&-
 	wait "$OP" || true
 	forget_pid "$OP"
-	ANS=$(head -n 1 "$T/other-$k.out")
+	ANS=$(answer_of "$T/other-$k.out")
 	granted_in "... ($k) granted at once, while carol's worker $W1 is stopped" 5
 	KIDS_BEFORE="$KIDS_BEFORE $NEW"
 done
@@ -271,7 +277,7 @@ check "bob's slowest request during the flood (${DURING:-?} ms) within 2 s of hi
 # ---- rlimit: the requester's limits on its own processes under the broker ------------------
 log "rlimit: RLIMIT_FSIZE and RLIMIT_NOFILE on alice's processes under the broker, before her request"
 # limit_all PARENT USER LOG LIMITS...: prlimit, as USER, on each of USER's
-# processes under PARENT; fsize=+1 means the log's size + 1
+# processes under PARENT (soft limits); fsize=+1 means the log's size + 1
 limit_all() {
 	local parent=$1 user=$2 logf=$3 p l
 	local -a args
@@ -281,20 +287,23 @@ limit_all() {
 		args=()
 		for l in "$@"; do
 			[ "$l" != fsize=+1 ] || l=fsize=$(($(stat -c %s "$logf") + 1))
-			args+=("--$l")
+			# the soft limit is what write(2) and recvmsg(2) obey; the hard
+			# one is left, so that a later round may set another
+			args+=("--$l:")
 		done
-		as_requester "$user" prlimit --pid "$p" "${args[@]}" || log "prlimit on $p: refused"
+		as_requester "$user" prlimit --pid "$p" "${args[@]}" 2>&1 | sed "s/^/# $p: /" || true
 		LIMITED=$((LIMITED + 1))
 	done
 }
 # rlimit_round MODE LABEL LIMITS...: MODE listener (broker A) or inetd
 rlimit_round() {
-	local mode=$1 label=$2 logf op tap
+	local mode=$1 label=$2 logf=$T/a.log op tap from
 	shift 2
 	LIMITED=0
+	[ "$mode" = listener ] || logf=$T/inetd.log
+	from=$(stat -c %s "$logf")
 	mkfifo -m 0600 "$T/rl-$label.in"
 	if [ "$mode" = listener ]; then
-		logf=$T/a.log
 		spawn_as "$T/rl-$label.in" "$T/rl-$label.out" "$T/rl-$label.err" "$ALICE" init \
 			"$PP" --connect "$T/a.sock" --wait-line --timeout 30 br0
 		op=$SPAWN_PID
@@ -304,7 +313,6 @@ rlimit_round() {
 		wait_for 50 test -n "$(children_of "$A_PID" "$ALICE")" || true
 		limit_all "$A_PID" "$ALICE" "$logf" "$@"
 	else
-		logf=$T/inetd.log
 		"$PP" --as "$ALICE" --wait-line --timeout 30 br0 "$BUILD/ontap-broker" --inetd \
 			--config "$T/a.conf" --acl "$ACL/bridge.conf" \
 			<"$T/rl-$label.in" >"$T/rl-$label.out" 2>>"$logf" &
@@ -320,11 +328,11 @@ rlimit_round() {
 	exec {GATE}>&-
 	wait "$op" || true
 	forget_pid "$op"
-	ANS=$(grep -E '^(grant|refuse|eof)' "$T/rl-$label.out" | head -n 1 || true)
+	ANS=$(answer_of "$T/rl-$label.out")
 	tap=$(printf '%s\n' "$ANS" | sed -n 's/^grant tap=\([^ ]*\) .*/\1/p')
 	if [ "$LIMITED" -eq 0 ]; then
 		fail "$mode, $*: alice had a process under the broker to limit" "none found"
-	elif [ -n "$tap" ] && whole_grant "$logf" "$tap"; then
+	elif [ -n "$tap" ] && whole_grant "$logf" "$from" "$(id -u "$ALICE")" "$tap"; then
 		pass "$mode, $* on $LIMITED process(es) of alice: granted, with its whole record"
 	elif [[ $ANS == refuse* ]]; then
 		pass "$mode, $* on $LIMITED process(es) of alice: refused, no grant ($ANS)"
@@ -336,9 +344,9 @@ rlimit_round() {
 : >"$T/inetd.log"
 for mode in listener inetd; do
 	rlimit_round "$mode" "$mode-fsize" fsize=+1
-	rlimit_round "$mode" "$mode-fsize0" fsize=0
 	rlimit_round "$mode" "$mode-nofile" nofile=4
 	rlimit_round "$mode" "$mode-both" fsize=+1 nofile=4
+	rlimit_round "$mode" "$mode-fsize0" fsize=0
 done
 check_eq "broker A's log ends with a whole line" '\n' "$(tail -c 1 "$T/a.log" | od -An -c | tr -d ' ')"
 
@@ -379,7 +387,7 @@ in_userns() {
 	exec {GATE}>&-
 	wait "$SPAWN_PID" || true
 	forget_pid "$SPAWN_PID"
-	ANS=$(head -n 1 "$T/ns-$label.out")
+	ANS=$(answer_of "$T/ns-$label.out")
 	NSERR=$(cat "$T/ns-$label.err")
 	REC=$(records "$T/b.log" "$CUID" | tail -n 1)
 }
@@ -547,6 +555,6 @@ done
 wait "$TC" || true
 forget_pid "$TC"
 check_match "alice's request held by a stopped worker at SIGTERM: refused, not dropped" \
-	'^refuse errno=' "$(head -n 1 "$T/term.out")"
+	'^refuse errno=' "$(answer_of "$T/term.out")"
 
 finish
