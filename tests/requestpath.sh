@@ -498,28 +498,36 @@ ask stop2-a3 "$T/a.sock" "$ALICE" init br0
 check_match "... and her request after that is granted" '^grant tap=' "$ANS"
 
 log "stop (3): alice stops her processes under broker B all the time while she asks (quota lock in use)"
-# the stopper: as alice, every 20 ms, for 8 s; what she runs, bounded
-# shellcheck disable=SC2016
-as_requester "$ALICE" bash -c '
-	end=$((SECONDS + 8))
-	while [ $SECONDS -lt $end ]; do
-		p=$(pgrep -P "$1" -U "$(id -u)" | tr "\n" " ")
-		[ -z "$p" ] || kill -STOP $p 2>/dev/null
-		sleep 0.02
-	done' stopper "$B_PID" &
-STOPPER=$!
-ONTAP_PIDS+=("$STOPPER")
-AL=()
-for ((i = 0; i < 16; i++)); do
-	spawn_as /dev/null "$T/st3-$i.out" "$T/st3-$i.err" "$ALICE" init \
-		env ONTAP_SOCKET="$T/b.sock" "$QC" "$HELPER" br0
-	AL+=("$SPAWN_PID")
-done
-# who holds the quota lock: /proc/locks names the pid that took the flock
-LOCK_INODE=$(stat -c %i "$T/b.lock" 2>/dev/null || echo none)
+# who holds the quota lock: /proc/locks (world-readable) names the pid
+# that took the flock
+LOCK_INODE=$(stat -c %i "$T/b.lock")
 lock_holders() {
 	awk -v i=":$LOCK_INODE" '$2 == "FLOCK" && substr($6, length($6) - length(i) + 1) == i { print $5 }' /proc/locks
 }
+# the stopper, as alice, for 8 s: whatever holds the quota lock, read from
+# /proc/locks without a fork, and every 20th turn every child of the broker
+# with her uid, gets SIGSTOP (what is not hers, the kernel refuses)
+# shellcheck disable=SC2016
+as_requester "$ALICE" bash -c '
+	end=$((SECONDS + 8)) n=0
+	while [ $SECONDS -lt $end ]; do
+		while read -r _ kind _ _ pid dev _; do
+			[ "$kind" != FLOCK ] || [ "${dev##*:}" != "$2" ] || kill -STOP "$pid" 2>/dev/null
+		done </proc/locks
+		n=$((n + 1))
+		[ $((n % 20)) -ne 0 ] || kill -STOP $(pgrep -P "$1" -U "$(id -u)") 2>/dev/null
+	done' stopper "$B_PID" "$LOCK_INODE" &
+STOPPER=$!
+ONTAP_PIDS+=("$STOPPER")
+# alice asks all the time meanwhile: 8 callers, one call after another
+AL=()
+for ((i = 0; i < 8; i++)); do
+	# shellcheck disable=SC2016
+	spawn_as /dev/null "$T/st3-$i.out" "$T/st3-$i.err" "$ALICE" init \
+		env ONTAP_SOCKET="$T/b.sock" bash -c 'end=$((SECONDS + 8))
+			while [ $SECONDS -lt $end ]; do "$@"; done' caller "$QC" "$HELPER" br0
+	AL+=("$SPAWN_PID")
+done
 (
 	end=$((SECONDS + 9))
 	while [ $SECONDS -lt $end ]; do
@@ -543,6 +551,7 @@ for p in "${AL[@]}"; do
 	stop_pid "$p"
 	forget_pid "$p"
 done
+log "alice's calls meanwhile: $(cat "$T"/st3-*.out | grep -c '^tap=' || true) granted, $(cat "$T"/st3-*.err | grep -c '^helper exit=[1-9]' || true) failed"
 wait "$SAMPLER" || true
 forget_pid "$SAMPLER"
 check_eq "no process of alice's ever held broker B's quota lock meanwhile (/proc/locks, every 50 ms)" "" \
