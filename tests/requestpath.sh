@@ -158,6 +158,7 @@ forks_during() {
 	strace -qq -p "$pid" -e trace=fork,vfork,clone,clone3 -o "$T/strace.out" &
 	st=$!
 	ONTAP_PIDS+=("$st")
+	# shellcheck disable=SC2317 # called through wait_for
 	traced() { [ "$(sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$pid/status")" = "$st" ]; }
 	wait_for 100 traced || die "strace did not attach to $pid"
 	"$@"
@@ -178,6 +179,7 @@ check_eq "... and no child of the broker came or went but bob's worker" \
 	"$(children_of "$A_PID" | sort | tr '\n' ' ')"
 # Carol's idle worker is stopped (by us): a connection it served would
 # stall until the deadline.  Others' identities must each get their own.
+# shellcheck disable=SC2086 # several pids where a broker forks per request
 [ -z "$W1" ] || kill -STOP $W1
 declare -A OTHER=(
 	[groups]="setpriv --reuid $CAROL --regid $CAROL --groups $CAROL,$GRP,$GRPX"
@@ -212,6 +214,7 @@ for k in groups gid uid; do
 done
 check_eq "carol's stopped worker served none of them: it is still idle, still there" \
 	"$W1" "$(children_of "$A_PID" "$CAROL" | grep -xF "$W1" || true)"
+# shellcheck disable=SC2086
 [ -z "$W1" ] || kill -CONT $W1
 ask reuse3 "$T/a.sock" "$CAROL" init br0
 check_match "carol again: granted" '^grant tap=[^ ]+ .* master=br0 ' "$ANS"
@@ -287,10 +290,10 @@ log "rlimit: RLIMIT_FSIZE and RLIMIT_NOFILE on alice's processes under the broke
 # limit_all PARENT USER LOG LIMITS...: prlimit, as USER, on each of USER's
 # processes under PARENT (soft limits); fsize=+1 means the log's size + 1
 limit_all() {
-	local parent=$1 user=$2 logf=$3 p l
+	local top=$1 user=$2 logf=$3 p l
 	local -a args
 	shift 3
-	for p in $(process_tree "$parent"); do
+	for p in $(process_tree "$top"); do
 		[ "$(stat -c %u "/proc/$p" 2>/dev/null)" = "$(id -u "$user")" ] || continue
 		args=()
 		for l in "$@"; do
@@ -362,7 +365,7 @@ check_eq "broker A's log ends with a whole line" '\n' "$(tail -c 1 "$T/a.log" | 
 # ---- userns: groups a requester cannot shed ----------------------------------------------
 log "userns: carol sheds her groups (setgroups(0) in a user namespace of her own; setpriv outside one)"
 read -r SUBUID SUBGID <<<"$(add_subids "$CAROL")"
-[ -n "$SUBUID" ] && [ -n "$SUBGID" ] || die "no subordinate ids for $CAROL"
+if [ -z "$SUBUID" ] || [ -z "$SUBGID" ]; then die "no subordinate ids for $CAROL"; fi
 CUID=$(id -u "$CAROL") CGID=$(id -g "$CAROL")
 # in_userns LABEL BRIDGE SETPRIV-ARGS...: as carol, a new user namespace in
 # which 0 is carol and 1..65536 her subordinate ids, mapped from outside
@@ -387,9 +390,10 @@ in_userns() {
 		return 1
 	}
 	if wait_for 100 ns_ready; then
-		as_requester "$CAROL" newuidmap "$pid" 0 "$CUID" 1 1 "$SUBUID" 65536 &&
-			as_requester "$CAROL" newgidmap "$pid" 0 "$CGID" 1 1 "$SUBGID" 65536 ||
+		if ! as_requester "$CAROL" newuidmap "$pid" 0 "$CUID" 1 1 "$SUBUID" 65536 ||
+			! as_requester "$CAROL" newgidmap "$pid" 0 "$CGID" 1 1 "$SUBGID" 65536; then
 			log "newuidmap/newgidmap for $pid failed"
+		fi
 		log "uid_map of $pid: $(tr -s ' \n' ' ' <"/proc/$pid/uid_map") setgroups: $(cat "/proc/$pid/setgroups")"
 	fi
 	printf 'go\n' >&"$GATE"
@@ -444,6 +448,7 @@ check_eq "... and no field of it names $((SUBGID + 999))" "" \
 stop_mine() {
 	local pids
 	pids=$(children_of "$1" "$2" | tr '\n' ' ')
+	# shellcheck disable=SC2086 # a list of pids
 	[ -z "$pids" ] || as_requester "$2" kill -STOP $pids || true
 	wc -w <<<"$pids"
 }
