@@ -195,9 +195,13 @@ for k in groups gid uid; do
 	ONTAP_PIDS+=("$OP")
 	exec {GATE}>"$T/other-$k.in"
 	wait_for 100 grep -q '^connected$' "$T/other-$k.out" || true
-	# its worker: a child of the broker that was not there before
-	sleep 0.3
-	NEW=$(children_of "$A_PID" | grep -vxF -e "$W1" -e "$BOBW" -e "$(tr ' ' '\n' <<<"$KIDS_BEFORE" | grep .)" || true)
+	# its worker: a child of the broker that was not there before (bob's
+	# is there since his first request)
+	new_kids() {
+		children_of "$A_PID" | grep -vxF -e "$W1" -e "$BOBW" -e "$(tr ' ' '\n' <<<"$KIDS_BEFORE" | grep .)" || true
+	}
+	[ "$k" = uid ] || wait_for 50 test -n "$(new_kids)" || true
+	NEW=$(new_kids)
 	case $k in
 	groups) check_match "carol with an extra group ($GRPX) has a worker of her own, with $GRPX" \
 		"(^| )${GRPX_GID}( |\$)" " $(for p in $NEW; do groups_of "$p"; done)" ;;
@@ -216,8 +220,9 @@ check_eq "carol's stopped worker served none of them: it is still idle, still th
 	"$W1" "$(children_of "$A_PID" "$CAROL" | grep -xF "$W1" || true)"
 # shellcheck disable=SC2086
 [ -z "$W1" ] || kill -CONT $W1
-ask reuse3 "$T/a.sock" "$CAROL" init br0
-check_match "carol again: granted" '^grant tap=[^ ]+ .* master=br0 ' "$ANS"
+check_eq "carol again, after the others: no fork (her worker serves her)" 0 \
+	"$(forks_during "$A_PID" ask reuse3 "$T/a.sock" "$CAROL" init br0)"
+check_match "... and she is granted" '^grant tap=[^ ]+ .* master=br0 ' "$(answer_of "$T/reuse3.out")"
 
 # ---- burst: one user, the default configuration ---------------------------------------
 # burst N ROUNDS: ROUNDS times N qemu calls from alice, released at once
