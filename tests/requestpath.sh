@@ -486,11 +486,15 @@ done
 log "alice's clients all answered in $((SECONDS - T_GO)) s"
 REFUSED=$(cat "$T"/st*.out | grep -c '^refuse errno=110 ' || true)
 check_eq "alice's 72 stalled requests: each refused at the deadline (ETIMEDOUT)" 72 "$REFUSED"
-check_eq "... none answered long before the deadline (they were held), none long after it" "" \
+# after_ms counts from the request, the deadline from the connection
+# (accepted before alice stopped her workers): only the upper bound is exact
+check_eq "... none later than the deadline + 5 s" "" \
 	"$(cat "$T"/st*.out | sed -n 's/^refuse .*after_ms=\([0-9]*\) .*/\1/p' |
-		awk -v d=$((DEADLINE * 1000)) '$1 < d / 2 || $1 > d + 5000' | head -n 3)"
+		awk -v d=$((DEADLINE * 1000)) '$1 > d + 5000' | head -n 3)"
 check_eq "... each with its audit record" 72 \
 	"$(records "$T/a.log" "$(id -u "$ALICE")" | grep -c ' verdict=refuse .* errno=110 ' || true)"
+check_eq "... the $N1 her stopped workers held: their workers ended by the broker" "$N1" \
+	"$(cat "$T"/st*.out | grep -c "^refuse errno=110 .*reason=no answer within $DEADLINE s (the worker was ended)" || true)"
 
 log "stop (2): alice stops her idle worker after her answer"
 ask stop2-a "$T/a.sock" "$ALICE" init br0
