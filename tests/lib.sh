@@ -449,3 +449,35 @@ helper_refused() {
 	check_eq "$1: refused (exit 1)" 1 "$RC"
 	check_has "$1: the helper says \"$2\"" "$2" "$ERR"
 }
+
+# children_of PID [USER]: PID's direct children (of USER's uid only, if
+# given), one pid a line; what a requester sees of the broker's processes
+children_of() {
+	local p st opt=()
+	[ $# -lt 2 ] || opt=(-U "$(id -u "$2")")
+	for p in $(pgrep -P "$1" "${opt[@]}" || true); do
+		# a zombie is gone for every purpose here
+		st=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+		[ "${st%% *}" = Z ] || echo "$p"
+	done
+}
+
+# add_subids USER: USER gets 65536 subordinate uids and gids (/etc/subuid,
+# /etc/subgid) unless useradd gave it some; prints "SUBUID SUBGID", the
+# first of each.  userdel removes them with the user.
+add_subids() {
+	local u=$1 f start
+	for f in /etc/subuid /etc/subgid; do
+		grep -q "^$u:" "$f" 2>/dev/null && continue
+		# past every range given so far, so no two users share ids
+		start=$(awk -F: 'BEGIN { m = 100000 } $2 + $3 > m { m = $2 + $3 } END { print m }' \
+			"$f" 2>/dev/null || echo 100000)
+		if [ "$f" = /etc/subuid ]; then
+			usermod --add-subuids "$start-$((start + 65535))" "$u"
+		else
+			usermod --add-subgids "$start-$((start + 65535))" "$u"
+		fi
+	done
+	printf '%s %s\n' "$(awk -F: -v u="$u" '$1 == u { print $2; exit }' /etc/subuid)" \
+		"$(awk -F: -v u="$u" '$1 == u { print $2; exit }' /etc/subgid)"
+}

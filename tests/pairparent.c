@@ -12,7 +12,9 @@
  *       for it), and the parent then becomes USER for good; the broker
  *       stays root.
  *       --env: set in the broker's environment only (what a super-server
- *       would claim about the peer).
+ *       would claim about the peer).  --wait-line: prints "started
+ *       broker=PID", then waits for a line (or EOF) on stdin before it
+ *       sends the request (time to act on the broker's processes first).
  *   pairparent --connect SOCKET [--wait-line] [COMMON] BRIDGE|-
  *       Connects to a listening broker.  --wait-line: prints "connected",
  *       then waits for a line (or EOF) on stdin before going on; with
@@ -78,7 +80,8 @@ static int granted_fd = -1;
 static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
-		"Usage: pairparent [--as USER] [--env NAME=VALUE]... [COMMON] BRIDGE BROKER [ARG...]\n"
+		"Usage: pairparent [--as USER] [--env NAME=VALUE]... [--wait-line] [COMMON]\n"
+		"                  BRIDGE BROKER [ARG...]\n"
 		"       pairparent --connect SOCKET [--wait-line] [COMMON] BRIDGE|-\n"
 		"       pairparent --recv SOCKET [--count N] [--timeout SECONDS]\n"
 		"COMMON: [--no-vnet] [--hold] [--timeout SECONDS]\n");
@@ -412,6 +415,11 @@ static int do_pair(const char *bridge, char **argv)
 	close(sv[1]);
 	if (o.as)
 		become(&id);
+	if (o.wait_line) {
+		printf("started broker=%d\n", (int)pid);
+		fflush(stdout);
+		wait_stdin();
+	}
 	r = exchange(sv[0], bridge);
 	close(sv[0]);
 	/* the broker has answered and is done: its status comes before any hold */
@@ -452,7 +460,7 @@ int main(int argc, char *argv[])
 			usage();
 	}
 	if (!!o.connect + !!o.recv > 1 || ((o.connect || o.recv) && (o.as || o.nenv)) ||
-	    (o.wait_line && !o.connect))
+	    (o.wait_line && o.recv))
 		usage();
 	if (o.recv) {
 		if (i != argc)
