@@ -18,6 +18,10 @@
 #     --build DIR    build directory (/tmp/ontap-bench-build), Release
 #     --perf FILE    also sample every CPU (perf record -a -g) while the bench
 #                    runs, into FILE, to see where each process's time goes
+#     --strace FILE  also count the broker's system calls and their wall
+#                    time, every process of it (strace -c -f -w), into FILE
+#                    (with -p seq or -p conc -c C: one kind of load); it slows
+#                    the broker down: for where the time goes, not figures
 #
 # Installs its Debian packages if missing, builds, then in private mount and
 # network namespaces: a user (and 64 more for the memory figures), bridge br0
@@ -40,7 +44,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 REF=/usr/lib/qemu/qemu-bridge-helper
 ARGS=("$@")
 BENCH_OPTS=()
-QUIET_LOAD="" MAX_WAIT=1800 RESULTS=0 PERF=""
+QUIET_LOAD="" MAX_WAIT=1800 RESULTS=0 PERF="" STRACE=""
 NIDS=64   # identities for the memory figures
 BUILD=${ONTAP_BENCH_BUILD:-/tmp/ontap-bench-build}
 while [ $# -gt 0 ]; do
@@ -51,6 +55,7 @@ while [ $# -gt 0 ]; do
 	--results) RESULTS=1; shift ;;
 	--build) BUILD=${2:?}; shift 2 ;;
 	--perf) PERF=$(realpath -m "${2:?}"); shift 2 ;;
+	--strace) STRACE=$(realpath -m "${2:?}"); shift 2 ;;
 	*) die "unknown option $1 (see the comment at the top of $0)" ;;
 	esac
 done
@@ -153,6 +158,15 @@ if [ -n "$PERF" ]; then
 	PERF_PID=$!
 	ONTAP_PIDS+=("$PERF_PID")
 fi
+if [ -n "$STRACE" ]; then
+	command -v strace >/dev/null || die "--strace needs strace"
+	# -p each process there is (the listener and the maker); -f, each worker to come
+	mapfile -t tree < <(process_tree "$BROKER_PID")
+	strace -c -f -w -o "$STRACE" "${tree[@]/#/-p}" 2>"$T/strace.err" &
+	STRACE_PID=$!
+	ONTAP_PIDS+=("$STRACE_PID")
+	wait_for 50 grep -q attached "$T/strace.err" || die "strace did not attach: $(cat "$T/strace.err")"
+fi
 set +e
 timeout -k 5 3600 setpriv --reuid "$U" --regid "$(id -gn "$U")" --init-groups \
 	--inh-caps +net_admin --ambient-caps +net_admin -- \
@@ -164,6 +178,11 @@ if [ -n "$PERF" ]; then
 	kill -INT "$PERF_PID"
 	wait "$PERF_PID" || true
 	log "perf samples in $PERF (perf report -i $PERF --sort comm,dso,sym)"
+fi
+if [ -n "$STRACE" ]; then
+	kill -INT "$STRACE_PID"
+	wait "$STRACE_PID" || true
+	log "the broker's system calls in $STRACE"
 fi
 LA1=$(cut -d' ' -f1-3 /proc/loadavg)
 if [ "$rc" -ne 0 ] || grep -qv '^ontap-bench: ' "$T/bench.err"; then
@@ -199,10 +218,13 @@ mem_line() {
 		"$( ((nw)) && echo $((wp / nw)) || echo -)" "$tr"
 }
 only_maker() { [ "$(process_tree "$BROKER_PID" | wc -l)" -eq 2 ]; }
-# one request of user $1, the way qemu makes it; the tap is closed as it exits
+# one request of user $1, the way qemu makes it; the tap is closed as it
+# exits.  A refusal is counted and reported with the figures, not fatal: the
+# worker still exists, and the figures say how many were refused, and why.
+MEM_FAILED=0
 call_as() {
 	as_user_cmd "$1" init env ONTAP_SOCKET="$SOCK" "$BIN/qemu-call" "$BIN/ontap-helper" br0
-	"${ONTAP_CMD[@]}" >/dev/null 2>>"$T/mem.err" || die "a request of $1 failed: $(tail -3 "$T/mem.err")"
+	"${ONTAP_CMD[@]}" >/dev/null 2>>"$T/mem.err" || MEM_FAILED=$((MEM_FAILED + 1))
 }
 kill -HUP "$BROKER_PID"
 wait_for 100 only_maker || log "the bench user's workers did not end on SIGHUP within 10 s"
@@ -222,6 +244,10 @@ wait_for 100 only_maker || log "the bench user's workers did not end on SIGHUP w
 		mem_line "$n"
 	done
 	echo "  (PSS shares each page among the processes mapping it; the RSS sum counts shared pages once per process)"
+	if ((MEM_FAILED)); then
+		echo "  $MEM_FAILED of these $NIDS requests failed; what the helper said, counted:"
+		grep '^ontap-helper: ' "$T/mem.err" | sort | uniq -c | sort -rn | head -5 | sed 's/^/  /'
+	fi
 } >"$T/mem"
 
 {
