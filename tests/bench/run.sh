@@ -145,6 +145,8 @@ tun_node_0666
 
 SOCK=$T/broker.sock
 start_broker "$BUILD" "$SOCK" /etc/qemu/bridge.conf "$T/broker.log"
+# for --perf and --strace: which processes are this broker's
+log "broker: listener pid $BROKER_PID, maker pid $(ps -o pid= --ppid "$BROKER_PID" | tr -d ' ' | paste -sd' ')"
 
 # The bench as the user.  The ambient CAP_NET_ADMIN is for the floor (kernel
 # work in-process) and the taps that sit on the bridge; bench.c clears the
@@ -179,6 +181,7 @@ if [ -n "$PERF" ]; then
 	wait "$PERF_PID" || true
 	log "perf samples in $PERF (perf report -i $PERF --sort comm,dso,sym)"
 fi
+log "broker processes after the bench (pid uid): $(ps -o pid=,uid= --ppid "$BROKER_PID" | paste -sd',')"
 if [ -n "$STRACE" ]; then
 	kill -INT "$STRACE_PID"
 	wait "$STRACE_PID" || true
