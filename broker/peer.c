@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -81,49 +83,112 @@ static int add_group(struct identity *id, gid_t g)
 }
 
 /* The account's groups as the database has them (what initgroups(3) would give). */
-static int db_groups(uid_t uid, struct identity *id, gid_t *primary)
+static int db_lookup(uid_t uid, gid_t *groups, int *ngroups, gid_t *primary)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
-	gid_t *g;
-	int n = 64, r = 0;
+	int got = PEER_GROUPS_MAX;
 
 	*primary = OVERFLOW_GID;
+	*ngroups = 0;
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
 		return 0;
 	*primary = pw.pw_gid;
-	for (int tries = 0; tries < 3; tries++) {
-		int got = n;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &got) < 0)
+		return -E2BIG;
+	*ngroups = got;
+	return 0;
+}
 
-		g = malloc((size_t)n * sizeof(*g));
-		if (!g)
-			return -ENOMEM;
-		if (getgrouplist(pw.pw_name, pw.pw_gid, g, &got) >= 0) {
-			for (int i = 0; i < got && r == 0; i++)
-				r = add_group(id, g[i]);
-			free(g);
-			return r;
-		}
-		free(g);
-		if (got <= n)
-			break;
-		n = got;
+/*
+ * The listener asks the database for every connection, and with NSS modules
+ * beyond files (systemd, sss) that costs more than the rest of a request.
+ * Answers are kept a few seconds, and all dropped as soon as /etc/passwd or
+ * /etc/group changes: a group change in those files applies to the next
+ * request; one in another source within DB_CACHE_MS.
+ */
+#define DB_CACHE_MS  5000
+#define DB_CACHE_LEN 32
+
+struct db_entry {
+	uid_t uid;
+	gid_t primary;
+	int ngroups;
+	int64_t at;
+	gid_t groups[PEER_GROUPS_MAX];
+};
+
+static struct db_entry db_cache[DB_CACHE_LEN];
+static unsigned db_cached;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool db_files_changed(void)
+{
+	static const char *const files[] = { "/etc/passwd", "/etc/group" };
+	static struct stat seen[2];
+	bool changed = false;
+
+	for (int i = 0; i < 2; i++) {
+		struct stat st;
+
+		if (stat(files[i], &st) < 0)
+			memset(&st, 0, sizeof(st));
+		if (st.st_ino != seen[i].st_ino || st.st_size != seen[i].st_size ||
+		    st.st_mtim.tv_sec != seen[i].st_mtim.tv_sec ||
+		    st.st_mtim.tv_nsec != seen[i].st_mtim.tv_nsec)
+			changed = true;
+		seen[i] = st;
 	}
-	return -E2BIG;
+	return changed;
+}
+
+static const struct db_entry *db_groups(uid_t uid, int *err)
+{
+	int64_t now = mono_ms();
+	struct db_entry *e = NULL;
+
+	*err = 0;
+	if (db_files_changed())
+		db_cached = 0;
+	for (unsigned i = 0; i < db_cached; i++) {
+		if (db_cache[i].uid == uid && now - db_cache[i].at < DB_CACHE_MS)
+			return &db_cache[i];
+		if (db_cache[i].uid == uid || !e || db_cache[i].at < e->at)
+			e = &db_cache[i];
+	}
+	if (db_cached < DB_CACHE_LEN)
+		e = &db_cache[db_cached++];
+	*err = db_lookup(uid, e->groups, &e->ngroups, &e->primary);
+	if (*err < 0) {
+		db_cached = 0;   /* nothing half-made stays */
+		return NULL;
+	}
+	e->uid = uid;
+	e->at = now;
+	return e;
 }
 
 int peer_identity(const struct peer *p, bool nested, struct identity *id)
 {
-	gid_t primary;
+	const struct db_entry *db;
 	int r;
 
 	memset(id, 0, sizeof(*id));
 	id->uid = p->uid;
 	id->nested = nested;
-	r = db_groups(p->uid, id, &primary);
-	if (r < 0)
+	db = db_groups(p->uid, &r);
+	if (!db)
 		return r;
-	id->gid = nested ? primary : p->gid;
+	id->gid = nested ? db->primary : p->gid;
+	for (int i = 0; i < db->ngroups && r == 0; i++)
+		r = add_group(id, db->groups[i]);
 	for (int i = 0; !nested && i < p->ngroups && r == 0; i++)
 		r = add_group(id, p->groups[i]);
 	if (r < 0)
