@@ -158,6 +158,31 @@ static void become_child(struct listener *l)
 	sigprocmask(SIG_SETMASK, &l->waitmask, NULL);
 }
 
+/*
+ * A child on a channel of its own: its pid in the parent, 0 in the child
+ * (which then keeps nothing of the listener's but *chan), or -errno.
+ */
+static pid_t fork_child(struct listener *l, int *chan)
+{
+	int ch[2], r = chan_pair(ch);
+	pid_t pid;
+
+	if (r < 0)
+		return r;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(ch[0]);
+		close(ch[1]);
+		return r;
+	}
+	close(ch[pid == 0 ? 0 : 1]);
+	if (pid == 0)
+		become_child(l);
+	*chan = ch[pid == 0 ? 1 : 0];
+	return pid;
+}
+
 /* ---- the end of a request ------------------------------------------------ */
 
 static void release(struct listener *l, int slot)
@@ -213,27 +238,16 @@ static void drop_worker(struct listener *l, unsigned i)
 static int spawn_worker(struct listener *l, const struct identity *who)
 {
 	struct worker *w;
-	int ch[2], r = chan_pair(ch);
-	pid_t pid;
+	int chan;
+	pid_t pid = fork_child(l, &chan);
 
-	if (r < 0)
-		return r;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(ch[0]);
-		close(ch[1]);
-		return r;
-	}
-	if (pid == 0) {
-		close(ch[0]);
-		become_child(l);
-		worker_main(ch[1], who, l->conf);
-	}
-	close(ch[1]);
+	if (pid < 0)
+		return (int)pid;
+	if (pid == 0)
+		worker_main(chan, who, l->conf);
 	w = &l->w[l->nw];
 	w->pid = pid;
-	w->chan = ch[0];
+	w->chan = chan;
 	w->conn = -1;
 	w->retire = false;
 	w->who = *who;
@@ -299,26 +313,15 @@ static void dispatch(struct listener *l)
 
 static int start_closer(struct listener *l)
 {
-	int ch[2], r = chan_pair(ch);
-	pid_t pid;
+	int chan;
+	pid_t pid = fork_child(l, &chan);
 
-	if (r < 0)
-		return r;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(ch[0]);
-		close(ch[1]);
-		return r;
-	}
-	if (pid == 0) {
-		close(ch[0]);
-		become_child(l);
-		closer_main(ch[1]);
-	}
-	close(ch[1]);
+	if (pid < 0)
+		return (int)pid;
+	if (pid == 0)
+		closer_main(chan);
 	l->closer = pid;
-	l->closer_chan = ch[0];
+	l->closer_chan = chan;
 	return 0;
 }
 
@@ -357,26 +360,15 @@ static void maker_failed(struct listener *l, const char *why)
 
 static int start_maker(struct listener *l)
 {
-	int ch[2], r = chan_pair(ch);
-	pid_t pid;
+	int chan;
+	pid_t pid = fork_child(l, &chan);
 
-	if (r < 0)
-		return r;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(ch[0]);
-		close(ch[1]);
-		return r;
-	}
-	if (pid == 0) {
-		close(ch[0]);
-		become_child(l);
-		maker_main(ch[1], l->conf);
-	}
-	close(ch[1]);
+	if (pid < 0)
+		return (int)pid;
+	if (pid == 0)
+		maker_main(chan, l->conf);
 	l->maker = pid;
-	l->maker_chan = ch[0];
+	l->maker_chan = chan;
 	return 0;
 }
 
