@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "wire.h"
 
 #define CHAN_FDS_MAX 256
 
@@ -25,18 +26,8 @@ int chan_send(int chan, const void *buf, size_t len, const int *fds, unsigned nf
 
 	if (nfds > CHAN_FDS_MAX)
 		return -E2BIG;
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
+	if (nfds)
+		wire_put_fds(&mh, ctl.buf, fds, nfds);
 	do
 		n = sendmsg(chan, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);

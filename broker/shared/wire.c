@@ -13,6 +13,20 @@
  */
 #define WIRE_RECV_FDS 253
 
+void wire_put_fds(struct msghdr *mh, void *ctl, const int *fds, size_t nfds)
+{
+	struct cmsghdr *c;
+
+	memset(ctl, 0, CMSG_SPACE(nfds * sizeof(int)));
+	mh->msg_control = ctl;
+	mh->msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+	c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+}
+
 int wire_send(int sock, const struct proto_msg *msg, const int *fds, size_t nfds)
 {
 	uint8_t buf[PROTO_MSG_MAX];
@@ -32,18 +46,8 @@ int wire_send(int sock, const struct proto_msg *msg, const int *fds, size_t nfds
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t n;
 
-		if (nfds && off == 0) {
-			struct cmsghdr *c;
-
-			memset(&ctl, 0, sizeof(ctl));
-			mh.msg_control = ctl.buf;
-			mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-			memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-		}
+		if (nfds && off == 0)
+			wire_put_fds(&mh, ctl.buf, fds, nfds);
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -6,7 +6,15 @@
 #ifndef ONTAP_WIRE_H
 #define ONTAP_WIRE_H
 
+#include <sys/socket.h>
+
 #include "proto.h"
+
+/*
+ * Points mh's control data at ctl (CMSG_SPACE(nfds * sizeof(int)) bytes,
+ * cmsghdr-aligned) holding the one SCM_RIGHTS cmsg for fds.
+ */
+void wire_put_fds(struct msghdr *mh, void *ctl, const int *fds, size_t nfds);
 
 /*
  * Sends msg in one sendmsg() where the socket allows; the nfds descriptors
