@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Runs in a worker that is already the requester: bridge.conf and its includes opened as they are. */
 #include "aclfile.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Runs at start-up (caps_restrict), and in each child as it drops to what it keeps (caps_only). */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Runs in the maker (quotas, the orphan reaper), and for --list: rtnetlink dumps, no request bytes. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

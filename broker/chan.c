@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Runs in every broker process: the listener's channels to its children. */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>

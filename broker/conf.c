@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Pure (no I/O): ontap.conf's text to a struct broker_conf, for start-up, SIGHUP and --check. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

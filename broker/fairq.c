@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Pure (no I/O), in the listener: who is served next (see fairq.h). */
 #include <errno.h>
 #include <stdlib.h>
 

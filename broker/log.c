@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Runs in every broker process; audit records are written by the listener alone (answer.c). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>

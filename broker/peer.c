@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Runs in the listener (and an --inetd instance): identity; identity_become() in a new worker. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

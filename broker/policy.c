@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Runs in a worker that is already the requester (see policy.h). */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* rtnetlink through libmnl: in the maker (changes), in workers (lookups), for --list. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Runs in the maker (or an --inetd instance's privileged parent): CAP_NET_ADMIN. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

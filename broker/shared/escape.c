@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Pure: shared by the broker and every client (see escape.h). */
 #include <string.h>
 
 #include "escape.h"

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Pure: shared by the broker and every client (see ifname.h). */
 #include <net/if.h>
 
 #include "ifname.h"

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* Pure: the wire codec, shared by the broker (its workers decode) and every client. */
 #include <errno.h>
 #include <string.h>
 

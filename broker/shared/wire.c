@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+/* The wire over a socket, shared by the broker and every client (see wire.h). */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
