@@ -295,7 +295,8 @@ if [ -n "$SLOW_BROKER" ] && wait_for 30 slow_worker; then
 	check_eq "stuck worker: the caller is answered once the worker ends" 0 "$rc"
 	check "stuck worker: the listener ends it at its deadline and records why" \
 		grep -q "verdict=refuse uid=$(id -u "$ALICE") .*reason=\"no answer within 1 s (the worker was ended)\"" "$LOGF"
-	check "stuck worker: gone" wait_for 30 proc_gone "$WORKER"
+	# (strace, which holds the worker in its injected delay, lets it go within 6 s)
+	check "stuck worker: gone" wait_for 90 proc_gone "$WORKER"
 	check "stuck worker: the caller is told the broker gave no tap" \
 		grep -q "ontap-helper: " "$SLOW_ERR"
 	check_eq "stuck worker: no tap left" "" "$(ip -o link show type tun)"
