@@ -63,7 +63,8 @@ static void check_conf(const struct broker_conf *c)
 	CHECK(c->log == SINK_STDERR || c->log == SINK_SYSLOG);
 	CHECK(c->nquotas <= CONF_MAX_QUOTAS);
 	for (unsigned i = 0; i < c->nquotas; i++) {
-		CHECK(c->quotas[i].max <= (1u << 20));
+		/* `unlimited' exempts a user or group from the default */
+		CHECK(c->quotas[i].max <= (1u << 20) || c->quotas[i].max == CONF_UNLIMITED);
 		CHECK(conf_user_quota(c, c->quotas[i].id) <= (1u << 20) ||
 		      conf_user_quota(c, c->quotas[i].id) == CONF_UNLIMITED);
 		for (unsigned j = i + 1; j < c->nquotas; j++)
