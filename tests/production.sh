@@ -823,6 +823,21 @@ orphans() {
 	check_eq "reap-orphans no: nothing reaped" "" "$(grep 'orphan tap=' "$L" || true)"
 	end "$BPID"
 	ip link del "${TAP:-tap-none}" 2>/dev/null || true
+
+	log "orphans: a reap-interval made shorter by SIGHUP applies at once, not after the pass already scheduled"
+	conf slow <<<"reap-interval 3600"
+	broker slow --config "$CONF" --acl "$MAIN"
+	p=$BPID
+	# the pass at start is over once it has nothing left to say: the orphan comes after it
+	sleep 1
+	ask o-late "$S" "$ALICE" br0 --persist
+	granted o-late br0
+	gone=${TAP:-tap-none}
+	printf 'reap-interval 1\n' >"$CONF"
+	kill -HUP "$p"
+	check "reap-interval 3600 -> 1 by SIGHUP: the orphan is removed within 6 s" wait_for 60 link_gone "$gone"
+	end "$p"
+	ip link del "$gone" 2>/dev/null || true
 }
 
 seeds() {
