@@ -103,7 +103,7 @@ struct walk {
 	void *ctx;
 	int ret;
 	struct tap_entry t;
-	bool is_tun, has_alias;
+	bool is_tun, is_veth, has_alias;
 };
 
 static int tun_data_cb(const struct nlattr *a, void *data)
@@ -123,9 +123,10 @@ static int linkinfo_cb(const struct nlattr *a, void *data)
 {
 	struct walk *w = data;
 
-	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0)
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0) {
 		w->is_tun = !strcmp(mnl_attr_get_str(a), "tun");
-	else if (mnl_attr_get_type(a) == IFLA_INFO_DATA && mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
+		w->is_veth = !strcmp(mnl_attr_get_str(a), "veth");
+	} else if (mnl_attr_get_type(a) == IFLA_INFO_DATA && mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
 		mnl_attr_parse_nested(a, tun_data_cb, w);
 	return MNL_CB_OK;
 }
@@ -174,11 +175,16 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
 		return MNL_CB_OK;
 	memset(&w->t, 0, sizeof(w->t));
-	w->is_tun = w->has_alias = false;
+	w->is_tun = w->is_veth = w->has_alias = false;
 	w->t.ifindex = (unsigned)ifi->ifi_index;
 	mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, w);
 	/* keep reading to the end of the dump even once fn has said stop */
-	if (w->is_tun && w->has_alias && w->ret == 0)
+	if (w->is_veth) {
+		/* IFLA_CARRIER of a veth is its peer's state, not a holder */
+		w->t.kind = CENSUS_VETH;
+		w->t.attached = w->t.persist = false;
+	}
+	if ((w->is_tun || w->is_veth) && w->has_alias && w->ret == 0)
 		w->ret = w->fn(&w->t, w->ctx);
 	return MNL_CB_OK;
 }
