@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 #include <linux/if_ether.h>
@@ -65,7 +66,9 @@ static int add_pair(const struct bridge *br, int netns_fd, const char *name,
 
 struct found {
 	unsigned ifindex, link;
-	bool has_link, is_veth;
+	int32_t nsid;               /* the peer's netns, as the host numbers it */
+	bool has_link, has_nsid, is_veth;
+	char name[IFNAMSIZ];
 };
 
 static int info_cb(const struct nlattr *a, void *data)
@@ -82,6 +85,18 @@ static int attr_cb(const struct nlattr *a, void *data)
 	struct found *f = data;
 
 	switch (mnl_attr_get_type(a)) {
+	case IFLA_IFNAME:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0 ||
+		    strlen(mnl_attr_get_str(a)) >= IFNAMSIZ)
+			return MNL_CB_ERROR;
+		strcpy(f->name, mnl_attr_get_str(a));
+		break;
+	case IFLA_LINK_NETNSID:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		f->nsid = (int32_t)mnl_attr_get_u32(a);
+		f->has_nsid = true;
+		break;
 	case IFLA_LINK:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
 			return MNL_CB_ERROR;
@@ -120,6 +135,32 @@ static int lookup(const char *name, struct found *f)
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	r = rtnl_once(nlh, link_cb, f, NULL);
 	return r == 0 && !f->ifindex ? -ENODEV : r;
+}
+
+/*
+ * The peer's name as its namespace has it: the request may have been a
+ * template ("eth%d", what LXC asks for when no name is configured).  Read by
+ * ifindex through the netns id the kernel gave the peer's namespace when the
+ * pair was made (IFLA_LINK_NETNSID): no setns, which would need CAP_SYS_ADMIN.
+ */
+static int read_peer_name(const struct found *host, char name[IFNAMSIZ])
+{
+	char buf[RTNL_REQ_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nlh = rtnl_link_msg(buf, RTM_GETLINK, NLM_F_ACK, host->link);
+	struct found f;
+	int r;
+
+	if (!host->has_nsid || !host->link)
+		return -ENODEV;
+	memset(&f, 0, sizeof(f));
+	mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, (uint32_t)host->nsid);
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	r = rtnl_once(nlh, link_cb, &f, NULL);
+	if (r == 0 && (f.ifindex != host->link || !f.name[0] || !f.is_veth))
+		r = -ENODEV;
+	if (r == 0)
+		memcpy(name, f.name, IFNAMSIZ);
+	return r;
 }
 
 /* only where the ifindex could not be learnt */
@@ -199,7 +240,16 @@ int veth_create(const struct bridge *br, int netns_fd, const char *peer_name, co
 	}
 	v->ifindex = f.ifindex;
 	/* IFLA_LINK is left out when the peer's ifindex equals ours */
-	v->peer_ifindex = f.has_link ? f.link : f.ifindex;
+	if (!f.has_link)
+		f.link = f.ifindex;
+	v->peer_ifindex = f.link;
+	r = read_peer_name(&f, v->peer_name);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read back the name of the veth's peer (ifindex %u) "
+			 "in the target network namespace: %s", f.link, strerror(-r));
+		veth_delete(v->ifindex);
+		return r;
+	}
 	r = attach(br, v->ifindex, alias, ext);
 	if (r < 0) {
 		snprintf(err, errlen, "failed to add interface `%s' to bridge `%s' (up): %s%s",
