@@ -16,6 +16,7 @@
 
 #define CENSUS_MAX_GROUPS 16
 #define CENSUS_ALIAS_MAX  256   /* IFALIASZ */
+#define CENSUS_LXC_MAX    100   /* an lxc-usernet name field and its NUL */
 
 struct tap_owner {
 	unsigned uid, gid;
@@ -23,6 +24,11 @@ struct tap_owner {
 	int64_t since;               /* seconds since the epoch */
 	unsigned ngroups;            /* quota groups the requester was in */
 	unsigned groups[CENSUS_MAX_GROUPS];
+	/*
+	 * The lxc-usernet entry (USER or @GROUP) a veth was charged to, "" for
+	 * none; written last as " lxc=NAME" (a name has no space or tab).
+	 */
+	char lxc[CENSUS_LXC_MAX];
 };
 
 /*
