@@ -226,7 +226,7 @@ static void turn_away(int c, uid_t uid, unsigned max)
 
 	snprintf(msg.refuse.reason, sizeof(msg.refuse.reason),
 		 "too many requests in flight for uid %u (at most %u)", (unsigned)uid, max);
-	wire_send(c, &msg, -1);
+	wire_send(c, &msg, NULL, 0);
 	log_line("time=%s verdict=refuse uid=%u errno=%d reason=\"%s\"", log_time(when),
 		 (unsigned)uid, EAGAIN, msg.refuse.reason);
 }

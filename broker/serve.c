@@ -58,7 +58,7 @@ static int read_request(int sock, const struct broker_conf *conf, struct request
 	/* a client that stalls is dropped at the deadline, with a record saying so */
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	r = wire_recv(sock, &msg, NULL);
+	r = wire_recv(sock, &msg, NULL, 0);
 	if (r == -EAGAIN)
 		return refuse(rq, ETIMEDOUT, "no complete request within %u s", conf->deadline_s);
 	if (r < 0)
@@ -274,12 +274,12 @@ static int reply(int sock, struct request *rq)
 		msg.refuse.err = rq->err;
 		/* the reason goes out as one line; the encoder would refuse a newline */
 		log_clean(msg.refuse.reason, sizeof(msg.refuse.reason), rq->reason, strlen(rq->reason));
-		return wire_send(sock, &msg, -1);
+		return wire_send(sock, &msg, NULL, 0);
 	}
 	msg.type = PROTO_GRANT;
 	msg.link.flags = rq->tap.vnet_hdr ? PROTO_F_VNET_HDR : 0;
 	memcpy(msg.link.name, rq->tap.name, sizeof(msg.link.name));
-	return wire_send(sock, &msg, rq->tap.fd);
+	return wire_send(sock, &msg, &rq->tap.fd, 1);
 }
 
 /*

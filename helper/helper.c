@@ -133,12 +133,12 @@ static int ask_broker(const struct args *a, char tap[IFNAMSIZ])
 
 	msg.link.flags = a->use_vnet ? PROTO_F_VNET_HDR : 0;
 	memcpy(msg.link.name, a->bridge, sizeof(msg.link.name));
-	r = wire_send(s, &msg, -1);
+	r = wire_send(s, &msg, NULL, 0);
 	/* the broker may have refused and closed before reading: its answer is queued */
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		fail("cannot send the request to ontap-broker: %s", strerror(-r));
 	sent = r;
-	r = wire_recv(s, &msg, &fd);
+	r = wire_recv(s, &msg, &fd, 1);
 	if (r < 0 && sent < 0)
 		fail("cannot send the request to ontap-broker: %s", strerror(-sent));
 	if (r == -EAGAIN)

@@ -7,11 +7,15 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "proto.h"
+#include "wire.h"
 
 /* one message as raw bytes */
 struct raw {
@@ -125,12 +129,51 @@ static void setup(void)
 	reason_max[PROTO_REASON_MAX] = '\0';
 }
 
-/* a spread of valid messages, for the truncation and trailing-byte tests */
+/* version 2 REQUEST as the spec lays it out */
+static void raw_req2(struct raw *r, uint8_t kind, uint32_t flags, uint16_t queues,
+		     const char *br, size_t n, const char *peer, size_t m)
+{
+	uint8_t *b = r->b + PROTO_HDR_LEN;
+
+	raw_hdr(r, PROTO_MAGIC, PROTO_V2, PROTO_REQUEST, (uint32_t)(9 + n + m));
+	b[0] = kind;
+	put32(b + 1, flags);
+	put16(b + 5, queues);
+	b[7] = (uint8_t)n;
+	memcpy(b + 8, br, n);
+	b[8 + n] = (uint8_t)m;
+	memcpy(b + 9 + n, peer, m);
+	r->len = PROTO_HDR_LEN + 9 + n + m;
+}
+
+/* version 2 GRANT as the spec lays it out */
+static void raw_grant2(struct raw *r, uint8_t kind, uint32_t flags, uint16_t nfds,
+		       uint32_t ifindex, const char *name, size_t n, uint32_t peer_ifindex,
+		       const char *peer, size_t m)
+{
+	uint8_t *b = r->b + PROTO_HDR_LEN;
+
+	raw_hdr(r, PROTO_MAGIC, PROTO_V2, PROTO_GRANT, (uint32_t)(17 + n + m));
+	b[0] = kind;
+	put32(b + 1, flags);
+	put16(b + 5, nfds);
+	put32(b + 7, ifindex);
+	b[11] = (uint8_t)n;
+	memcpy(b + 12, name, n);
+	put32(b + 12 + n, peer_ifindex);
+	b[16 + n] = (uint8_t)m;
+	memcpy(b + 17 + n, peer, m);
+	r->len = PROTO_HDR_LEN + 17 + n + m;
+}
+
+#define VALID_MAX 24
+
+/* a spread of valid messages, both versions, for the framing tests */
 static size_t valid_set(struct raw *out, size_t max)
 {
 	size_t k = 0;
 
-	ck_assert_uint_ge(max, 10);
+	ck_assert_uint_ge(max, 20);
 	raw_link(&out[k++], PROTO_REQUEST, 0, "b", 1);
 	raw_link(&out[k++], PROTO_REQUEST, PROTO_F_VNET_HDR, name15, 15);
 	raw_link(&out[k++], PROTO_GRANT, 0, "t", 1);
@@ -139,6 +182,20 @@ static size_t valid_set(struct raw *out, size_t max)
 	raw_refuse(&out[k++], 1, "x", 1);
 	raw_refuse(&out[k++], EACCES, "bridge br0 not allowed", 22);
 	raw_refuse(&out[k++], 4095, reason_max, PROTO_REASON_MAX);
+	raw_req2(&out[k++], PROTO_KIND_TAP, 0, 1, "b", 1, "", 0);
+	raw_req2(&out[k++], PROTO_KIND_TAP, PROTO_F_VNET_HDR, 4, "br0", 3, "", 0);
+	raw_req2(&out[k++], PROTO_KIND_TAP, PROTO_F_VNET_HDR, PROTO_QUEUES_MAX, name15, 15, "", 0);
+	raw_req2(&out[k++], PROTO_KIND_VETH, 0, 1, "br0", 3, "", 0);
+	raw_req2(&out[k++], PROTO_KIND_VETH, 0, 1, name15, 15, name15, 15);
+	raw_grant2(&out[k++], PROTO_KIND_TAP, 0, 1, 7, "tap0", 4, 0, "", 0);
+	raw_grant2(&out[k++], PROTO_KIND_TAP, PROTO_F_VNET_HDR | PROTO_F_MULTI_QUEUE, 4,
+		   0xfffffffeu, name15, 15, 0, "", 0);
+	raw_grant2(&out[k++], PROTO_KIND_TAP, PROTO_F_MULTI_QUEUE, 1, 3, "t", 1, 0, "", 0);
+	raw_grant2(&out[k++], PROTO_KIND_VETH, 0, 0, 9, "veth0", 5, 2, "eth0", 4);
+	raw_grant2(&out[k++], PROTO_KIND_VETH, 0, 0, 9, name15, 15, 0x01020304u, name15, 15);
+	raw_refuse(&out[k], EPROTONOSUPPORT, "x", 1);
+	put16(out[k++].b + 4, PROTO_V2);
+	ck_assert_uint_le(k, max);
 	return k;
 }
 
@@ -241,8 +298,8 @@ END_TEST
 
 START_TEST(truncated_rejected)
 {
-	struct raw v[10];
-	size_t k = valid_set(v, 10);
+	struct raw v[VALID_MAX];
+	size_t k = valid_set(v, VALID_MAX);
 
 	for (size_t i = 0; i < k; i++) {
 		ck_assert_int_eq(decode_raw(&v[i]), 0);
@@ -259,8 +316,8 @@ END_TEST
 
 START_TEST(trailing_rejected)
 {
-	struct raw v[10];
-	size_t k = valid_set(v, 10);
+	struct raw v[VALID_MAX];
+	size_t k = valid_set(v, VALID_MAX);
 
 	for (size_t i = 0; i < k; i++) {
 		size_t full = v[i].len;
@@ -277,8 +334,8 @@ END_TEST
 
 START_TEST(bad_magic)
 {
-	struct raw v[10];
-	size_t k = valid_set(v, 10);
+	struct raw v[VALID_MAX];
+	size_t k = valid_set(v, VALID_MAX);
 
 	for (size_t i = 0; i < k; i++)
 		for (size_t byte = 0; byte < 4; byte++)
@@ -298,9 +355,10 @@ END_TEST
 
 START_TEST(bad_version)
 {
-	static const uint16_t vers[] = { 0, 2, 3, 0x0100, 0x8000, 0xffff };
-	struct raw v[10];
-	size_t k = valid_set(v, 10);
+	/* 2 is version 2, whose layouts differ: see the v2 tests */
+	static const uint16_t vers[] = { 0, 3, 4, 0x0100, 0x0200, 0x8000, 0xffff };
+	struct raw v[VALID_MAX];
+	size_t k = valid_set(v, VALID_MAX);
 
 	for (size_t i = 0; i < k; i++)
 		for (size_t j = 0; j < sizeof(vers) / sizeof(vers[0]); j++) {
@@ -316,8 +374,8 @@ END_TEST
 START_TEST(unknown_type)
 {
 	static const uint16_t types[] = { 0, 4, 5, 0x0100, 0x0101, 0xffff };
-	struct raw v[10];
-	size_t k = valid_set(v, 10);
+	struct raw v[VALID_MAX];
+	size_t k = valid_set(v, VALID_MAX);
 
 	for (size_t i = 0; i < k; i++)
 		for (size_t j = 0; j < sizeof(types) / sizeof(types[0]); j++) {
@@ -413,8 +471,8 @@ START_TEST(hdr_length_huge)
 {
 	static const uint32_t huge[] = { 0xffffffffu, 0x80000000u, 0x7fffffffu, 0x10000u,
 					 PROTO_BODY_MAX + 1 };
-	struct raw v[10];
-	size_t k = valid_set(v, 10);
+	struct raw v[VALID_MAX];
+	size_t k = valid_set(v, VALID_MAX);
 
 	for (size_t i = 0; i < k; i++)
 		for (size_t j = 0; j < sizeof(huge) / sizeof(huge[0]); j++) {
@@ -601,7 +659,7 @@ START_TEST(decode_hdr_alone)
 	/* checked in order: magic, then version, then type, then length */
 	raw_hdr(&r, 0, 2, 0, 0xffffffffu);
 	ck_assert_int_eq(hdr_exact(r.b, PROTO_HDR_LEN), -EPROTO);
-	raw_hdr(&r, PROTO_MAGIC, 2, 0, 0xffffffffu);
+	raw_hdr(&r, PROTO_MAGIC, 3, 0, 0xffffffffu);
 	ck_assert_int_eq(hdr_exact(r.b, PROTO_HDR_LEN), -EPROTONOSUPPORT);
 	raw_hdr(&r, PROTO_MAGIC, PROTO_VERSION, 0, 8);
 	ck_assert_int_eq(hdr_exact(r.b, PROTO_HDR_LEN), -EPROTO);
@@ -791,8 +849,8 @@ static void mutate(struct raw *r)
 START_TEST(mutation_fuzz)
 {
 	enum { ITER = 100000 };
-	struct raw seeds[10], r;
-	size_t nseeds = valid_set(seeds, 10);
+	struct raw seeds[VALID_MAX], r;
+	size_t nseeds = valid_set(seeds, VALID_MAX);
 	unsigned accepted = 0, rejected = 0;
 
 	rng_state = 0x6f6e746170ull; /* "ontap" */
@@ -825,6 +883,427 @@ START_TEST(mutation_fuzz)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* version 2 */
+
+static struct proto_msg mk_req2(enum proto_kind kind, uint32_t flags, uint16_t queues,
+				const char *br, const char *peer)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.version = PROTO_V2;
+	m.type = PROTO_REQUEST;
+	m.link.kind = kind;
+	m.link.flags = flags;
+	m.link.queues = queues;
+	memcpy(m.link.name, br, strlen(br));
+	memcpy(m.link.peer_name, peer, strlen(peer));
+	return m;
+}
+
+static struct proto_msg mk_grant2(enum proto_kind kind, uint32_t flags, uint16_t nfds,
+				  uint32_t ifindex, const char *name, uint32_t peer_ifindex,
+				  const char *peer)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.version = PROTO_V2;
+	m.type = PROTO_GRANT;
+	m.link.kind = kind;
+	m.link.flags = flags;
+	m.link.nfds = nfds;
+	m.link.ifindex = ifindex;
+	memcpy(m.link.name, name, strlen(name));
+	m.link.peer_ifindex = peer_ifindex;
+	memcpy(m.link.peer_name, peer, strlen(peer));
+	return m;
+}
+
+/* the exact bytes of a version-2 REQUEST and GRANT, written out */
+START_TEST(v2_known_bytes)
+{
+	static const uint8_t want_req[] = {
+		0x4f, 0x4e, 0x54, 0x50, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0c,
+		0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x04, 0x03, 'b', 'r', '0', 0x00,
+	};
+	static const uint8_t want_grant[] = {
+		0x4f, 0x4e, 0x54, 0x50, 0x00, 0x02, 0x00, 0x02, 0x00, 0x00, 0x00, 0x15,
+		0x01, 0x00, 0x00, 0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x01, 0x0a,
+		0x04, 't', 'a', 'p', '0', 0x00, 0x00, 0x00, 0x00, 0x00,
+	};
+	static const uint8_t want_veth[] = {
+		0x4f, 0x4e, 0x54, 0x50, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0e,
+		0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 'b', 'r', 0x03, 'e', 't', 'h',
+	};
+	struct proto_msg m = mk_req2(PROTO_KIND_TAP, PROTO_F_VNET_HDR, 4, "br0", ""), out;
+	uint8_t buf[PROTO_MSG_MAX];
+
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), sizeof(want_req));
+	ck_assert_mem_eq(buf, want_req, sizeof(want_req));
+	ck_assert_int_eq(decode_exact(want_req, sizeof(want_req), &out), 0);
+	ck_assert_uint_eq(out.version, PROTO_V2);
+	ck_assert_int_eq(out.type, PROTO_REQUEST);
+	ck_assert_int_eq(out.link.kind, PROTO_KIND_TAP);
+	ck_assert_uint_eq(out.link.flags, PROTO_F_VNET_HDR);
+	ck_assert_uint_eq(out.link.queues, 4);
+	ck_assert_str_eq(out.link.name, "br0");
+	ck_assert_str_eq(out.link.peer_name, "");
+	ck_assert_uint_eq(proto_fds(&out), 0);
+
+	m = mk_grant2(PROTO_KIND_TAP, PROTO_F_VNET_HDR | PROTO_F_MULTI_QUEUE, 4, 266, "tap0", 0, "");
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), sizeof(want_grant));
+	ck_assert_mem_eq(buf, want_grant, sizeof(want_grant));
+	memset(&out, 0xa5, sizeof(out));
+	ck_assert_int_eq(decode_exact(want_grant, sizeof(want_grant), &out), 0);
+	ck_assert_uint_eq(out.version, PROTO_V2);
+	ck_assert_int_eq(out.type, PROTO_GRANT);
+	ck_assert_int_eq(out.link.kind, PROTO_KIND_TAP);
+	ck_assert_uint_eq(out.link.flags, PROTO_F_VNET_HDR | PROTO_F_MULTI_QUEUE);
+	ck_assert_uint_eq(out.link.nfds, 4);
+	ck_assert_uint_eq(out.link.ifindex, 266);
+	ck_assert_str_eq(out.link.name, "tap0");
+	ck_assert_uint_eq(out.link.peer_ifindex, 0);
+	ck_assert_str_eq(out.link.peer_name, "");
+	ck_assert_uint_eq(proto_fds(&out), 4);
+
+	m = mk_req2(PROTO_KIND_VETH, 0, 1, "br", "eth");
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), sizeof(want_veth));
+	ck_assert_mem_eq(buf, want_veth, sizeof(want_veth));
+	ck_assert_int_eq(decode_exact(want_veth, sizeof(want_veth), &out), 0);
+	ck_assert_int_eq(out.link.kind, PROTO_KIND_VETH);
+	ck_assert_str_eq(out.link.peer_name, "eth");
+	ck_assert_uint_eq(proto_fds(&out), 1);
+}
+END_TEST
+
+/* every valid message decodes, re-encodes to its bytes, and says its version */
+START_TEST(v2_roundtrip_all)
+{
+	struct raw v[VALID_MAX];
+	size_t k = valid_set(v, VALID_MAX);
+
+	for (size_t i = 0; i < k; i++) {
+		struct proto_msg m;
+		uint8_t buf[PROTO_MSG_MAX];
+
+		memset(&m, 0x5a, sizeof(m));
+		ck_assert_int_eq(decode_raw(&v[i]), 0);
+		ck_assert_int_eq(decode_exact(v[i].b, v[i].len, &m), 0);
+		ck_assert_uint_eq(m.version, v[i].b[5]);
+		ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), (long)v[i].len);
+		ck_assert_mem_eq(buf, v[i].b, v[i].len);
+	}
+}
+END_TEST
+
+/* version 1 reads as one tap with one queue, and a version-0 struct writes version 1 */
+START_TEST(v1_is_one_tap)
+{
+	struct proto_msg m = mk_link(PROTO_REQUEST, PROTO_F_VNET_HDR, "br0"), out;
+	uint8_t buf[PROTO_MSG_MAX];
+	long len;
+
+	ck_assert_uint_eq(m.version, 0);
+	len = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(len, PROTO_HDR_LEN + 8);
+	ck_assert_uint_eq(buf[5], PROTO_V1);
+	ck_assert_int_eq(decode_exact(buf, (size_t)len, &out), 0);
+	ck_assert_uint_eq(out.version, PROTO_V1);
+	ck_assert_int_eq(out.link.kind, PROTO_KIND_TAP);
+	ck_assert_uint_eq(out.link.queues, 1);
+	ck_assert_uint_eq(proto_fds(&out), 0);
+	/* and the decoded struct encodes as version 1 again */
+	ck_assert_int_eq(proto_encode(&out, buf, sizeof(buf)), len);
+	ck_assert_uint_eq(buf[5], PROTO_V1);
+
+	m = mk_link(PROTO_GRANT, 0, "tap3");
+	len = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(decode_exact(buf, (size_t)len, &out), 0);
+	ck_assert_uint_eq(out.link.nfds, 1);
+	ck_assert_uint_eq(proto_fds(&out), 1);
+	/* a version-1 GRANT has no ifindex: the encoder leaves it out */
+	out.link.ifindex = 42;
+	ck_assert_int_eq(proto_encode(&out, buf, sizeof(buf)), len);
+
+	m = mk_refuse(EACCES, "no");
+	len = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(decode_exact(buf, (size_t)len, &out), 0);
+	ck_assert_uint_eq(proto_fds(&out), 0);
+}
+END_TEST
+
+/* what version 1 cannot say, its encoder refuses rather than drops */
+START_TEST(v1_encode_rejects_v2_fields)
+{
+	struct proto_msg m;
+
+	for (int t = PROTO_REQUEST; t <= PROTO_GRANT; t++) {
+		m = mk_link(t, 0, "br0");
+		m.link.queues = 2;
+		ck_assert_int_eq(encode_heap(&m, PROTO_MSG_MAX), -EINVAL);
+		m = mk_link(t, 0, "br0");
+		m.link.kind = PROTO_KIND_VETH;
+		ck_assert_int_eq(encode_heap(&m, PROTO_MSG_MAX), -EINVAL);
+		m = mk_link(t, 0, "br0");
+		strcpy(m.link.peer_name, "eth0");
+		ck_assert_int_eq(encode_heap(&m, PROTO_MSG_MAX), -EINVAL);
+		m = mk_link(t, 0, "br0");
+		m.link.peer_ifindex = 1;
+		ck_assert_int_eq(encode_heap(&m, PROTO_MSG_MAX), -EINVAL);
+		m = mk_link(t, PROTO_F_MULTI_QUEUE, "br0");
+		ck_assert_int_eq(encode_heap(&m, PROTO_MSG_MAX), -EINVAL);
+		for (unsigned v = 3; v < 8; v++) {
+			m = mk_link(t, 0, "br0");
+			m.version = v;
+			ck_assert_int_eq(encode_heap(&m, PROTO_MSG_MAX), -EINVAL);
+		}
+	}
+}
+END_TEST
+
+/* requests version 2 forbids: each must fail to decode, and to encode */
+START_TEST(v2_request_rules)
+{
+	static const struct {
+		uint8_t kind;
+		uint32_t flags;
+		uint16_t queues;
+		const char *br, *peer;
+	} bad[] = {
+		{ 0, 0, 1, "br0", "" },
+		{ 3, 0, 1, "br0", "" },
+		{ 0xff, 0, 1, "br0", "" },
+		{ PROTO_KIND_TAP, 0x2, 1, "br0", "" },
+		{ PROTO_KIND_TAP, 0x80000000u, 1, "br0", "" },
+		{ PROTO_KIND_TAP, 0xffffffffu, 1, "br0", "" },
+		{ PROTO_KIND_TAP, 0, 0, "br0", "" },
+		{ PROTO_KIND_TAP, 0, PROTO_QUEUES_MAX + 1, "br0", "" },
+		{ PROTO_KIND_TAP, 0, 0xffff, "br0", "" },
+		{ PROTO_KIND_TAP, 0, 1, "br0", "x" },
+		{ PROTO_KIND_VETH, 0, 0, "br0", "" },
+		{ PROTO_KIND_VETH, 0, 2, "br0", "eth0" },
+		{ PROTO_KIND_VETH, PROTO_F_VNET_HDR, 1, "br0", "" },
+		{ PROTO_KIND_VETH, 0x4, 1, "br0", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct raw r;
+		struct proto_msg m = mk_req2(bad[i].kind, bad[i].flags, bad[i].queues,
+					     bad[i].br, bad[i].peer);
+
+		raw_req2(&r, bad[i].kind, bad[i].flags, bad[i].queues, bad[i].br,
+			 strlen(bad[i].br), bad[i].peer, strlen(bad[i].peer));
+		ck_assert_msg(decode_raw(&r) == -EPROTO, "bad request %zu decoded", i);
+		ck_assert_msg(encode_heap(&m, PROTO_MSG_MAX) == -EINVAL, "bad request %zu encoded", i);
+	}
+	/* the edges that are fine */
+	for (unsigned q = 1; q <= PROTO_QUEUES_MAX; q++) {
+		struct raw r;
+
+		raw_req2(&r, PROTO_KIND_TAP, 0, (uint16_t)q, "br0", 3, "", 0);
+		ck_assert_int_eq(decode_raw(&r), 0);
+	}
+}
+END_TEST
+
+START_TEST(v2_grant_rules)
+{
+	static const struct {
+		uint8_t kind;
+		uint32_t flags;
+		uint16_t nfds;
+		uint32_t ifindex, peer_ifindex;
+		const char *peer;
+	} bad[] = {
+		{ 0, 0, 1, 5, 0, "" },
+		{ 3, 0, 1, 5, 0, "" },
+		{ PROTO_KIND_TAP, 0, 1, 0, 0, "" },
+		{ PROTO_KIND_TAP, 0, 0, 5, 0, "" },
+		{ PROTO_KIND_TAP, PROTO_F_MULTI_QUEUE, PROTO_QUEUES_MAX + 1, 5, 0, "" },
+		{ PROTO_KIND_TAP, 0, 2, 5, 0, "" },
+		{ PROTO_KIND_TAP, PROTO_F_VNET_HDR, 4, 5, 0, "" },
+		{ PROTO_KIND_TAP, 0x4, 1, 5, 0, "" },
+		{ PROTO_KIND_TAP, 0x80000000u, 1, 5, 0, "" },
+		{ PROTO_KIND_TAP, 0, 1, 5, 1, "" },
+		{ PROTO_KIND_TAP, 0, 1, 5, 0, "x" },
+		{ PROTO_KIND_VETH, 0, 1, 5, 2, "eth0" },
+		{ PROTO_KIND_VETH, PROTO_F_VNET_HDR, 0, 5, 2, "eth0" },
+		{ PROTO_KIND_VETH, PROTO_F_MULTI_QUEUE, 0, 5, 2, "eth0" },
+		{ PROTO_KIND_VETH, 0, 0, 5, 0, "eth0" },
+		{ PROTO_KIND_VETH, 0, 0, 5, 2, "" },
+		{ PROTO_KIND_VETH, 0, 0, 0, 2, "eth0" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct raw r;
+		struct proto_msg m = mk_grant2(bad[i].kind, bad[i].flags, bad[i].nfds,
+					       bad[i].ifindex, "tap0", bad[i].peer_ifindex,
+					       bad[i].peer);
+
+		raw_grant2(&r, bad[i].kind, bad[i].flags, bad[i].nfds, bad[i].ifindex, "tap0", 4,
+			   bad[i].peer_ifindex, bad[i].peer, strlen(bad[i].peer));
+		ck_assert_msg(decode_raw(&r) == -EPROTO, "bad grant %zu decoded", i);
+		ck_assert_msg(encode_heap(&m, PROTO_MSG_MAX) == -EINVAL, "bad grant %zu encoded", i);
+	}
+}
+END_TEST
+
+/* the inner lengths of version 2 against the body, with the header made to agree */
+START_TEST(v2_inner_lengths)
+{
+	struct raw r;
+
+	/* REQUEST: n reaching past the body, m reaching past it, m short of it */
+	raw_req2(&r, PROTO_KIND_TAP, 0, 1, "br0", 3, "", 0);
+	r.b[PROTO_HDR_LEN + 7] = 4;
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	r.b[PROTO_HDR_LEN + 7] = 16;
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	r.b[PROTO_HDR_LEN + 7] = 0;
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	raw_req2(&r, PROTO_KIND_VETH, 0, 1, "br0", 3, "eth0", 4);
+	r.b[PROTO_HDR_LEN + 11] = 5;
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	r.b[PROTO_HDR_LEN + 11] = 3;
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	r.b[PROTO_HDR_LEN + 11] = 0xff;
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	/* a NUL in either name */
+	raw_req2(&r, PROTO_KIND_VETH, 0, 1, "b\0r", 3, "eth0", 4);
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	raw_req2(&r, PROTO_KIND_VETH, 0, 1, "br0", 3, "et\0h", 4);
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	/* 16-byte names, the header agreeing: over 15 in either place */
+	raw_req2(&r, PROTO_KIND_VETH, 0, 1, "abcdefghijklmnop", 16, "e", 1);
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	raw_req2(&r, PROTO_KIND_VETH, 0, 1, "b", 1, "abcdefghijklmnop", 16);
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+
+	/* GRANT: the same, around the peer ifindex */
+	raw_grant2(&r, PROTO_KIND_TAP, 0, 1, 5, "tap0", 4, 0, "", 0);
+	r.b[PROTO_HDR_LEN + 11] = 5;
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	r.b[PROTO_HDR_LEN + 11] = 9;  /* the name eats the peer ifindex and m */
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	r.b[PROTO_HDR_LEN + 11] = 0;
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	raw_grant2(&r, PROTO_KIND_VETH, 0, 0, 5, "v0", 2, 2, "eth0", 4);
+	r.b[PROTO_HDR_LEN + 18] = 5;
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	r.b[PROTO_HDR_LEN + 18] = 3;
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	raw_grant2(&r, PROTO_KIND_VETH, 0, 0, 5, "v\0", 2, 2, "eth0", 4);
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+	raw_grant2(&r, PROTO_KIND_VETH, 0, 0, 5, "v0", 2, 2, "eth\0", 4);
+	ck_assert_int_eq(decode_raw(&r), -EPROTO);
+}
+END_TEST
+
+START_TEST(v2_hdr_bounds)
+{
+	static const struct bounds b2[] = {
+		{ PROTO_REQUEST, 10, 39 },
+		{ PROTO_GRANT, 18, 47 },
+		{ PROTO_REFUSE, 7, 6 + PROTO_REASON_MAX },
+	};
+
+	for (size_t i = 0; i < 3; i++) {
+		struct raw r;
+
+		for (uint32_t blen = 0; blen <= b2[i].max + 8; blen++) {
+			long want = blen < b2[i].min || blen > b2[i].max ? -EPROTO : (long)blen;
+
+			raw_hdr(&r, PROTO_MAGIC, PROTO_V2, b2[i].type, blen);
+			ck_assert_msg(hdr_exact(r.b, PROTO_HDR_LEN) == want,
+				      "v2 type %u body length %u", b2[i].type, blen);
+		}
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* wire.c: descriptors on a real socketpair */
+
+static int open_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+/* sends m with n descriptors (dups of stdin's /dev/null-like pipe), receives with room max */
+static int pass_fds(const struct proto_msg *m, size_t n, int *got, size_t max)
+{
+	int sv[2], p[2], fds[PROTO_QUEUES_MAX], r;
+	struct proto_msg out;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_ge(fds[i] = dup(p[0]), 0);
+	ck_assert_int_eq(wire_send(sv[1], m, fds, n), 0);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	close(p[0]);
+	close(p[1]);
+	close(sv[1]);
+	r = wire_recv(sv[0], &out, got, max);
+	close(sv[0]);
+	return r;
+}
+
+START_TEST(wire_many_fds)
+{
+	struct proto_msg g = mk_grant2(PROTO_KIND_TAP, PROTO_F_MULTI_QUEUE, 4, 9, "tap0", 0, "");
+	struct proto_msg g128 = mk_grant2(PROTO_KIND_TAP, PROTO_F_MULTI_QUEUE, PROTO_QUEUES_MAX,
+					  9, "tap0", 0, "");
+	struct proto_msg v1 = mk_link(PROTO_GRANT, 0, "tap0");
+	struct proto_msg rq = mk_req2(PROTO_KIND_TAP, 0, 4, "br0", "");
+	struct proto_msg veth = mk_req2(PROTO_KIND_VETH, 0, 1, "br0", "");
+	int got[PROTO_QUEUES_MAX], before = open_fds();
+
+	ck_assert_int_eq(pass_fds(&g, 4, got, PROTO_QUEUES_MAX), 4);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(fcntl(got[i], F_GETFD), FD_CLOEXEC);
+		close(got[i]);
+	}
+	ck_assert_int_eq(got[4], -1);
+	ck_assert_int_eq(pass_fds(&g128, PROTO_QUEUES_MAX, got, PROTO_QUEUES_MAX),
+			 PROTO_QUEUES_MAX);
+	for (int i = 0; i < PROTO_QUEUES_MAX; i++)
+		close(got[i]);
+	ck_assert_int_eq(pass_fds(&v1, 1, got, 1), 1);
+	close(got[0]);
+	ck_assert_int_eq(pass_fds(&veth, 1, got, 1), 1);
+	close(got[0]);
+	ck_assert_int_eq(open_fds(), before);
+
+	/* every mismatch is refused, and nothing that arrived stays open */
+	ck_assert_int_eq(pass_fds(&g, 4, got, 2), -EBADMSG);       /* no room */
+	ck_assert_int_eq(got[0], -1);
+	ck_assert_int_eq(pass_fds(&g, 3, got, PROTO_QUEUES_MAX), -EBADMSG);  /* fewer */
+	ck_assert_int_eq(pass_fds(&g, 5, got, PROTO_QUEUES_MAX), -EBADMSG);  /* more */
+	ck_assert_int_eq(pass_fds(&g, 0, got, PROTO_QUEUES_MAX), -EBADMSG);
+	ck_assert_int_eq(pass_fds(&v1, 2, got, 4), -EBADMSG);
+	ck_assert_int_eq(pass_fds(&v1, 0, got, 4), -EBADMSG);
+	ck_assert_int_eq(pass_fds(&rq, 1, NULL, 0), -EBADMSG);     /* a tap request has none */
+	ck_assert_int_eq(pass_fds(&rq, 1, got, 1), -EBADMSG);
+	ck_assert_int_eq(pass_fds(&veth, 0, got, 1), -EBADMSG);
+	ck_assert_int_eq(pass_fds(&veth, 2, got, 2), -EBADMSG);
+	ck_assert_int_eq(pass_fds(&rq, 0, NULL, 0), 0);
+	ck_assert_int_eq(open_fds(), before);
+
+	/* the sender refuses more than a message may carry */
+	ck_assert_int_eq(wire_send(-1, &g, got, PROTO_QUEUES_MAX + 1), -EINVAL);
+	ck_assert_int_eq(wire_send(-1, &g, NULL, 1), -EINVAL);
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -854,6 +1333,15 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, encode_rejects_link);
 	tcase_add_test(tc, encode_rejects_refuse);
 	tcase_add_test(tc, encode_rejects_type_and_cap);
+	tcase_add_test(tc, v2_known_bytes);
+	tcase_add_test(tc, v2_roundtrip_all);
+	tcase_add_test(tc, v1_is_one_tap);
+	tcase_add_test(tc, v1_encode_rejects_v2_fields);
+	tcase_add_test(tc, v2_request_rules);
+	tcase_add_test(tc, v2_grant_rules);
+	tcase_add_test(tc, v2_inner_lengths);
+	tcase_add_test(tc, v2_hdr_bounds);
+	tcase_add_test(tc, wire_many_fds);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(fz, setup, NULL);

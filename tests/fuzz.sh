@@ -64,8 +64,8 @@ rm -f "$OUT/.probe"
 
 # Sources per target: the fuzzer, then the project's files it links.
 declare -A SRCS=(
-	[proto]="broker/proto.c broker/ifname.c broker/log.c"
-	[wire]="broker/proto.c broker/wire.c"
+	[proto]="broker/shared/proto.c broker/shared/ifname.c broker/log.c"
+	[wire]="broker/shared/proto.c broker/shared/wire.c"
 	[acl]="broker/acl.c"
 	[args]="helper/args.c"
 	[conf]="broker/conf.c"
@@ -91,7 +91,7 @@ CFLAGS=(-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
 	-fno-omit-frame-pointer -Wall -Wextra -D_GNU_SOURCE -DONTAP_VERSION='"fuzz"'
 	-DONTAP_SOCKET_PATH='"/run/ontap/broker.sock"' -DONTAP_ACL_PATH='"/etc/qemu/bridge.conf"'
 	-DONTAP_CONF_PATH='"/etc/ontap/ontap.conf"' -DONTAP_LOCK_PATH='"/run/ontap/quota.lock"'
-	-I"$TOP/broker" -I"$TOP/helper")
+	-I"$TOP/broker" -I"$TOP/broker/shared" -I"$TOP/helper")
 
 build() {
 	local t=$1 srcs=() s libs

@@ -489,7 +489,7 @@ static int dial(struct reply *r, long timeout_ms)
 static void read_reply(int s, struct reply *r)
 {
 	struct proto_msg msg;
-	int fd = -1, e = wire_recv(s, &msg, &fd);
+	int fd = -1, e = wire_recv(s, &msg, &fd, 1);
 
 	r->fd = -1;
 	if (e == -EAGAIN || e == -EWOULDBLOCK) {
@@ -529,7 +529,7 @@ static void request(const char *bridge, bool vnet, long timeout_ms, struct reply
 		return;
 	msg.link.flags = vnet ? PROTO_F_VNET_HDR : 0;
 	snprintf(msg.link.name, sizeof(msg.link.name), "%s", bridge);
-	e = wire_send(s, &msg, -1);
+	e = wire_send(s, &msg, NULL, 0);
 	if (e < 0 && e != -EPIPE && e != -ECONNRESET) {
 		r->o = O_OTHER;
 		r->err = -e;

@@ -184,13 +184,13 @@ static int exchange(int sock, const char *bridge)
 		if (strlen(bridge) >= sizeof(m.link.name))
 			fail("bridge name `%s' too long", bridge);
 		strcpy(m.link.name, bridge);
-		r = wire_send(sock, &m, -1);
+		r = wire_send(sock, &m, NULL, 0);
 		if (r < 0)
 			fail("sending the request: %s", strerror(-r));
 	}
 	if (wait_readable(sock) == 0)
 		fail("no answer within %ld s", o.timeout_s);
-	r = wire_recv(sock, &m, &fd);
+	r = wire_recv(sock, &m, &fd, 1);
 	if (r == -ECONNRESET) {
 		printf("eof after_ms=%ld\n", elapsed_ms());
 		return EX_EOF;

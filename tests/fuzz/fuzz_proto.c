@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * libFuzzer target: the wire codec (proto.c) as both ends use it, plus what
+ * libFuzzer target: the wire codec (proto.c, versions 1 and 2) as both ends
+ * use it, plus what
  * the broker does next with a decoded request (ifname.c, log_clean()).
  *
  * Properties checked on every input, beyond "no sanitizer report":
@@ -71,15 +72,35 @@ static void check_decoded(const uint8_t *data, size_t size, const struct proto_m
 
 	CHECK(n == (long)size);
 	CHECK(memcmp(again, data, size) == 0);
+	CHECK(m->version == PROTO_V1 || m->version == PROTO_V2);
+	CHECK(m->version == data[5]);
 	switch (m->type) {
 	case PROTO_REQUEST:
 	case PROTO_GRANT: {
 		size_t len = strnlen(m->link.name, IFNAMSIZ);
+		size_t plen = strnlen(m->link.peer_name, IFNAMSIZ);
 
 		CHECK(len > 0 && len < IFNAMSIZ);
-		CHECK((m->link.flags & ~PROTO_F_VNET_HDR) == 0);
+		CHECK(plen < IFNAMSIZ);
 		CHECK(ifname_valid(m->link.name, len) == model_ifname(m->link.name, len));
+		CHECK(ifname_valid(m->link.peer_name, plen) == model_ifname(m->link.peer_name, plen));
 		check_clean((const uint8_t *)m->link.name, len, 4 * IFNAMSIZ + 1);
+		check_clean((const uint8_t *)m->link.peer_name, plen, 4 * IFNAMSIZ + 1);
+		CHECK(m->link.kind == PROTO_KIND_TAP || m->link.kind == PROTO_KIND_VETH);
+		CHECK(proto_fds(m) <= PROTO_QUEUES_MAX);
+		if (m->type == PROTO_REQUEST) {
+			CHECK((m->link.flags & ~PROTO_F_VNET_HDR) == 0);
+			CHECK(m->link.queues >= 1 && m->link.queues <= PROTO_QUEUES_MAX);
+			CHECK(proto_fds(m) == (m->link.kind == PROTO_KIND_VETH));
+		} else {
+			CHECK((m->link.flags & ~(PROTO_F_VNET_HDR | PROTO_F_MULTI_QUEUE)) == 0);
+			CHECK(proto_fds(m) == m->link.nfds);
+			CHECK(m->link.kind == PROTO_KIND_VETH ? m->link.nfds == 0 : m->link.nfds >= 1);
+			if (m->version == PROTO_V2)
+				CHECK(m->link.ifindex > 0);
+		}
+		if (m->version == PROTO_V1)
+			CHECK(m->link.kind == PROTO_KIND_TAP && m->link.queues == 1 && plen == 0);
 		break;
 	}
 	case PROTO_REFUSE:
@@ -103,15 +124,32 @@ static void check_encode(const uint8_t *data, size_t size)
 	if (size < 5)
 		return;
 	m.type = (enum proto_type)(data[0] % 5);
+	m.version = (data[0] >> 3) % 4;     /* 0 (taken as 1), 1, 2, and 3 (refused) */
 	data++;
 	size--;
 	if (m.type == PROTO_REFUSE) {
 		m.refuse.err = (int)((uint32_t)data[0] << 8 | data[1]) - 16;
 		memcpy(m.refuse.reason, data + 2,
 		       size - 2 < sizeof(m.refuse.reason) ? size - 2 : sizeof(m.refuse.reason));
-	} else {
+	} else if (size < 12) {
 		m.link.flags = data[0] & 0x3;
 		memcpy(m.link.name, data + 1, size - 1 < IFNAMSIZ ? size - 1 : IFNAMSIZ);
+	} else {
+		/* kind, flags, queues/nfds, ifindexes and two names, most of them small */
+		m.link.flags = data[0] & 0x7;
+		m.link.kind = (enum proto_kind)(data[1] % 4);
+		m.link.queues = (uint16_t)(data[2] & 0x80 ? data[2] << 1 : data[2] % 6);
+		m.link.ifindex = data[3] % 3;
+		m.link.peer_ifindex = data[4] % 3;
+		data += 5;
+		size -= 5;
+		memcpy(m.link.name, data + 1, data[0] % 17 < size - 1 ? data[0] % 17 : size - 1);
+		if (data[0] % 17 < size - 1) {
+			size_t at = 1 + data[0] % 17;
+
+			memcpy(m.link.peer_name, data + at,
+			       size - at < IFNAMSIZ ? size - at : IFNAMSIZ);
+		}
 	}
 	n = proto_encode(&m, buf, sizeof(buf));
 	CHECK(proto_encode(&m, buf, PROTO_MSG_MAX - 1) == -ENOBUFS);
@@ -123,12 +161,24 @@ static void check_encode(const uint8_t *data, size_t size)
 	CHECK(proto_decode_hdr(buf, PROTO_HDR_LEN) == n - PROTO_HDR_LEN);
 	CHECK(proto_decode(buf, (size_t)n, &back) == 0);
 	CHECK(back.type == m.type);
+	CHECK(back.version == (m.version ? m.version : PROTO_V1));
 	if (m.type == PROTO_REFUSE) {
 		CHECK(back.refuse.err == m.refuse.err);
 		CHECK(strcmp(back.refuse.reason, m.refuse.reason) == 0);
 	} else {
 		CHECK(back.link.flags == m.link.flags);
 		CHECK(strncmp(back.link.name, m.link.name, IFNAMSIZ) == 0);
+		CHECK(strncmp(back.link.peer_name, m.link.peer_name, IFNAMSIZ) == 0);
+		CHECK(back.link.kind == (m.link.kind ? m.link.kind : PROTO_KIND_TAP));
+		/* version 1 has no queues field: one tap, one queue (GRANT: one fd) */
+		CHECK(back.link.queues == (back.version == PROTO_V1 ? 1 : m.link.queues));
+		/* only a version-2 GRANT carries ifindexes */
+		if (back.version == PROTO_V2 && back.type == PROTO_GRANT) {
+			CHECK(back.link.ifindex == m.link.ifindex);
+			CHECK(back.link.peer_ifindex == m.link.peer_ifindex);
+		} else {
+			CHECK(back.link.ifindex == 0 && back.link.peer_ifindex == 0);
+		}
 	}
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer target: wire_recv() (wire.c) on a real unix stream socket, as
- * the broker calls it (no descriptor accepted) and as the helper does (one
- * descriptor accepted), with descriptors riding on the input's bytes.
+ * the broker calls it (no descriptor accepted), as a broker taking a veth
+ * request's namespace does (one) and as the clients do (up to
+ * PROTO_QUEUES_MAX), with descriptors riding on the input's bytes.
  *
  * Input: byte 0 selects the side; then chunks, each
  *   [len(1)] [nfds(1)] [len bytes]
@@ -12,11 +13,12 @@
  * sending side is shut down, so a short message meets EOF, not a hang.
  *
  * Properties, beyond "no sanitizer report":
- *  - wire_recv() returns 0 or one of the documented errors;
- *  - on success the message re-encodes to the bytes that were read;
+ *  - wire_recv() returns a count or one of the documented errors;
+ *  - on success the message re-encodes, and the count is what the message
+ *    says it carries (proto_fds()), never more than the room given;
  *  - broker side: any descriptor in the message is refused (-EBADMSG);
- *  - helper side: *fd is -1 on failure, at most one descriptor is kept;
- *  - no descriptor leaks: once both ends are closed (and the one kept fd),
+ *  - the slots not filled are -1, every slot is -1 on failure;
+ *  - no descriptor leaks: once both ends are closed (and the kept fds),
  *    the process has exactly the descriptors it had before, and the pipe's
  *    read end sees EOF, i.e. no copy of the write end survives anywhere.
  */
@@ -34,7 +36,7 @@
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 #define MAX_FDS 7
 #define MAX_CHUNKS 64   /* a bound on queued skbs: sendmsg() must never block */
-#define FD_SCAN 64    /* far above what this process ever has open */
+#define FD_SCAN 256   /* above what this process has open; the pipe's EOF catches the rest */
 
 static int count_fds(void)
 {
@@ -87,16 +89,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const size_t room[4] = { 0, 1, 4, PROTO_QUEUES_MAX };
 	struct proto_msg msg;
-	int sv[2], pipefd[2], fd = -2, r, before;
-	size_t pos = 1;
+	int sv[2], pipefd[2], fds[PROTO_QUEUES_MAX], r, before;
+	size_t pos = 1, max;
 	unsigned sent_fds = 0, chunks = 0;
 	char c;
-	int helper_side;
 
 	if (size < 1 || size > 4096)
 		return -1;
-	helper_side = data[0] & 1;
+	max = room[data[0] & 3];
+	for (size_t i = 0; i < PROTO_QUEUES_MAX; i++)
+		fds[i] = -2;
 	before = count_fds();
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	CHECK(pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) == 0);
@@ -115,27 +119,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(pipefd[1]);
 
 	memset(&msg, 0xa5, sizeof(msg));
-	r = wire_recv(sv[0], &msg, helper_side ? &fd : NULL);
-	CHECK(r == 0 || r == -EPROTO || r == -EPROTONOSUPPORT || r == -EBADMSG ||
+	r = wire_recv(sv[0], &msg, max ? fds : NULL, max);
+	CHECK(r >= 0 || r == -EPROTO || r == -EPROTONOSUPPORT || r == -EBADMSG ||
 	      r == -ECONNRESET);
-	if (helper_side) {
-		CHECK(fd >= -1);
-		if (r < 0)
-			CHECK(fd == -1);
-		if (fd >= 0) {
-			CHECK(sent_fds > 0);
-			CHECK(fcntl(fd, F_GETFD) == FD_CLOEXEC);
-		}
-	} else {
-		CHECK(fd == -2);
+	for (size_t i = 0; i < PROTO_QUEUES_MAX; i++) {
+		if (i >= max)
+			CHECK(fds[i] == -2);
+		else if (r < 0 || i >= (size_t)r)
+			CHECK(fds[i] == -1);
+		else
+			CHECK(fcntl(fds[i], F_GETFD) == FD_CLOEXEC);
 	}
-	if (r == 0) {
+	if (r >= 0) {
 		uint8_t buf[PROTO_MSG_MAX];
 
+		CHECK((size_t)r <= max && (unsigned)r <= sent_fds);
+		CHECK((unsigned)r == proto_fds(&msg));
 		CHECK(proto_encode(&msg, buf, sizeof(buf)) > 0);
 	}
-	if (fd >= 0)
-		close(fd);
+	for (int i = 0; i < r; i++)
+		close(fds[i]);
 	close(sv[0]);
 	close(sv[1]);
 	CHECK(count_fds() == before + 1);   /* only pipefd[0] is left */
