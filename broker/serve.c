@@ -13,11 +13,28 @@
 #include "census.h"
 #include "ifname.h"
 #include "log.h"
+#include "netns.h"
 #include "peer.h"
 #include "policy.h"
 #include "serve.h"
 #include "tap.h"
+#include "veth.h"
+#include "vethreq.h"
 #include "wire.h"
+
+/* The veth kind's part of a request (protocol version 2, kind veth). */
+struct veth_part {
+	bool on;
+	bool lxc;                  /* PROTO_F_LXC_USERNET: lxc-usernet decides */
+	int netns_fd;              /* the target, as the client sent it, or -1 */
+	struct netns_ref host;     /* the broker's own namespaces */
+	long netns_owner;          /* its owner's uid, -1 until known */
+	char peer[IFNAMSIZ];       /* as asked ("" for eth0); valid once checked */
+	size_t peer_len;
+	struct vethreq_usernet usernet;
+	char charge[CENSUS_LXC_MAX];
+	struct veth veth;
+};
 
 struct request {
 	struct peer peer;
@@ -27,6 +44,7 @@ struct request {
 	size_t bridge_len;
 	struct policy_answer policy;
 	struct tap tap;
+	struct veth_part vp;
 	int lock;                  /* the quota lock file, or -1 */
 	bool denied;               /* by the ACL (or its failing closed); else a refusal */
 	int err;                   /* 0: granted */
@@ -47,24 +65,170 @@ static int refuse(struct request *rq, int err, const char *fmt, ...)
 	return -err;
 }
 
+/* ---- the veth kind: small steps of their own, called from the request path ---- */
+
+static void veth_request(const struct proto_msg *msg, struct request *rq)
+{
+	rq->vp.on = true;
+	rq->vp.lxc = msg->link.flags & PROTO_F_LXC_USERNET;
+	rq->vp.peer_len = strlen(msg->link.peer_name);
+	memcpy(rq->vp.peer, msg->link.peer_name, sizeof(rq->vp.peer));
+}
+
+/*
+ * As the requester: the name, then the namespace -- the descriptor the
+ * client sent, checked with the kernel's identity of the requester, never
+ * a path or pid it named -- then, for lxc-usernet requests, the lines that
+ * apply (read with the requester's own access, like bridge.conf).
+ */
+static int veth_decide(struct request *rq)
+{
+	struct veth_part *vp = &rq->vp;
+	int r;
+
+	if (vp->peer_len && !ifname_valid(vp->peer, vp->peer_len))
+		return refuse(rq, EINVAL, "invalid interface name for the target namespace");
+	r = netns_check(vp->netns_fd, &vp->host, rq->peer.uid, &vp->netns_owner,
+			rq->reason, sizeof(rq->reason));
+	if (r < 0) {
+		rq->denied = r == -EPERM;
+		rq->err = -r;
+		return r;
+	}
+	if (!vp->lxc)
+		return 0;
+	r = vethreq_usernet(ONTAP_LXC_USERNET_PATH, &rq->peer, rq->bridge, &vp->usernet,
+			    rq->reason, sizeof(rq->reason));
+	if (r < 0) {
+		rq->denied = r == -ENOENT;
+		rq->err = r == -ENOENT ? EACCES : -r;
+	}
+	return r;
+}
+
+/*
+ * lxc-usernet requests are counted under the quota lock even where
+ * ontap.conf sets no quota: opened, as the broker, when lxc-usernet exists.
+ * Failing refuses those requests only (veth_make()), never a tap.
+ */
+static void veth_lock(const struct broker_conf *conf, struct request *rq)
+{
+	if (access(ONTAP_LXC_USERNET_PATH, F_OK) < 0)
+		return;
+	rq->lock = open(conf->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (rq->lock < 0)
+		log_line("cannot open `%s' (for lxc-usernet counts): %s", conf->lock_path,
+			 strerror(errno));
+}
+
+/* What needs the broker's identity: its own namespaces, to tell the host's. */
+static int veth_prepare(struct request *rq)
+{
+	int r = netns_ref_self(&rq->vp.host, rq->reason, sizeof(rq->reason));
+
+	if (r < 0)
+		rq->err = -r;
+	return r;
+}
+
+/*
+ * With the lock held and the quotas checked: an lxc-usernet request is
+ * charged to its first line with room, then the pair is made.
+ */
+static int veth_make(const struct bridge *br, struct tap_owner *me, struct request *rq)
+{
+	struct veth_part *vp = &rq->vp;
+	char alias[CENSUS_ALIAS_MAX], why[sizeof(rq->reason)];
+	int r;
+
+	snprintf(why, sizeof(why), "%s", rq->reason);
+	if (vp->lxc) {
+		/* counting the lines' veths is only sound under the lock */
+		if (rq->lock < 0)
+			return refuse(rq, ENOLCK, "cannot count lxc-usernet veths: the broker's "
+				      "quota lock failed");
+		r = vethreq_charge(&vp->usernet, br->ifindex, vp->charge, why, sizeof(why));
+		if (r < 0)
+			return refuse(rq, -r, "%s", why);
+		snprintf(me->lxc, sizeof(me->lxc), "%s", vp->charge);
+	}
+	if (census_alias_format(me, alias, sizeof(alias)) < 0)
+		return refuse(rq, ENAMETOOLONG, "too many quota groups to record");
+	r = veth_create(br, vp->netns_fd, vp->peer, alias, &vp->veth, rq->reason,
+			sizeof(rq->reason));
+	if (r < 0)
+		return -(rq->err = -r);
+	snprintf(rq->reason, sizeof(rq->reason), "%s", why);
+	return 0;
+}
+
+static void veth_audit(const struct request *rq, const char *when, const char *verdict,
+		       const char *groups, const char *exe, const char *bridge, const char *reason)
+{
+	const struct peer *p = &rq->peer;
+	const struct veth_part *vp = &rq->vp;
+	char peer[4 * IFNAMSIZ + 1], charge[4 * CENSUS_LXC_MAX + 1];
+	bool ok = rq->err == 0;
+
+	log_clean(peer, sizeof(peer), ok ? vp->veth.peer_name : vp->peer,
+		  ok ? strlen(vp->veth.peer_name) : vp->peer_len);
+	log_clean(charge, sizeof(charge), vp->charge, strlen(vp->charge));
+	log_line("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" kind=veth "
+		 "bridge=\"%s\" veth=%s ifindex=%u peer=\"%s\" peer_ifindex=%u netns_owner=%ld "
+		 "policy=%s lxc=\"%s\" errno=%d reason=\"%s\"",
+		 when, verdict, p->uid, p->gid, groups, (int)p->pid, exe, bridge,
+		 ok ? vp->veth.name : "-", ok ? vp->veth.ifindex : 0, peer,
+		 ok ? vp->veth.peer_ifindex : 0, vp->netns_owner,
+		 vp->lxc ? "lxc-usernet" : "bridge.conf", charge, rq->err, reason);
+}
+
+/* the client never heard of it: nothing may stay behind */
+static void veth_undo(const struct request *rq)
+{
+	int r = veth_delete(rq->vp.veth.ifindex);
+
+	if (r < 0)
+		log_line("cannot delete veth %s (ifindex %u) after a failed reply: %s",
+			 rq->vp.veth.name, rq->vp.veth.ifindex, strerror(-r));
+}
+
+static int veth_reply(int sock, const struct request *rq)
+{
+	struct proto_msg msg = { .version = PROTO_V2, .type = PROTO_GRANT };
+	const struct veth *v = &rq->vp.veth;
+
+	msg.link.kind = PROTO_KIND_VETH;
+	msg.link.nfds = 0;
+	msg.link.ifindex = v->ifindex;
+	msg.link.peer_ifindex = v->peer_ifindex;
+	memcpy(msg.link.name, v->name, sizeof(msg.link.name));
+	memcpy(msg.link.peer_name, v->peer_name, sizeof(msg.link.peer_name));
+	return wire_send(sock, &msg, NULL, 0);
+}
+
 /* exactly one REQUEST and nothing after it */
 static int read_request(int sock, const struct broker_conf *conf, struct request *rq)
 {
 	struct timeval tv = { .tv_sec = conf->deadline_s };
 	struct proto_msg msg;
+	int fds[1] = { -1 };
 	char c;
 	int r;
 
 	/* a client that stalls is dropped at the deadline, with a record saying so */
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	r = wire_recv(sock, &msg, NULL, 0);
+	/* exactly what proto_fds() says the request carries: a veth's netns, or none */
+	r = wire_recv(sock, &msg, fds, 1);
 	if (r == -EAGAIN)
 		return refuse(rq, ETIMEDOUT, "no complete request within %u s", conf->deadline_s);
 	if (r < 0)
 		return refuse(rq, -r, "bad request: %s", strerror(-r));
+	rq->vp.netns_fd = fds[0];
 	if (msg.type != PROTO_REQUEST)
 		return refuse(rq, EPROTO, "bad request: message type %d is not a request", msg.type);
+	if (msg.link.kind == PROTO_KIND_VETH)
+		veth_request(&msg, rq);
 	if (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
 		return refuse(rq, EPROTO, "bad request: bytes after the request");
 	rq->vnet_hdr = msg.link.flags & PROTO_F_VNET_HDR;
@@ -79,6 +243,10 @@ static int decide(const struct broker_conf *conf, struct request *rq)
 
 	if (!ifname_valid(rq->bridge, rq->bridge_len))
 		return refuse(rq, EINVAL, "invalid bridge name");
+	if (rq->vp.on && veth_decide(rq) < 0)
+		return -rq->err;
+	if (rq->vp.lxc)
+		return 0;
 	switch (policy_check(&rq->peer, conf->acl_path, rq->bridge, conf->semantics,
 			     &rq->policy)) {
 	case ACL_ALLOW:
@@ -197,6 +365,8 @@ static int make_tap(const struct broker_conf *conf, struct request *rq)
 		if (r < 0)
 			return r;
 	}
+	if (rq->vp.on)
+		return veth_make(&br, &me, rq);
 	r = tap_create(&br, rq->vnet_hdr, alias, &rq->tap, rq->reason, sizeof(rq->reason));
 	if (r == 0)
 		snprintf(rq->reason, sizeof(rq->reason), "%s", why);
@@ -219,8 +389,12 @@ static int prepare(const struct broker_conf *conf, struct request *rq)
 		rq->err = -r;
 		return r;
 	}
-	if (!has_quotas(conf))
+	if (veth_prepare(rq) < 0)
+		return -rq->err;
+	if (!has_quotas(conf)) {
+		veth_lock(conf, rq);
 		return 0;
+	}
 	rq->lock = open(conf->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (rq->lock < 0) {
 		/* the path is the admin's business, not the client's */
@@ -258,6 +432,10 @@ static void audit(const struct request *rq)
 		return;
 	}
 	peer_groups_str(p, groups, sizeof(groups));
+	if (rq->vp.on) {
+		veth_audit(rq, when, verdict, groups, exe, bridge, reason);
+		return;
+	}
 	log_line("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" bridge=\"%s\" "
 		 "tap=%s ifindex=%u vnet_hdr=%d errno=%d reason=\"%s\"",
 		 when, verdict, p->uid, p->gid, groups, (int)p->pid, exe, bridge,
@@ -270,12 +448,16 @@ static int reply(int sock, struct request *rq)
 	struct proto_msg msg = { 0 };
 
 	if (rq->err) {
+		/* a veth request is version 2; its refusal too */
+		msg.version = rq->vp.on ? PROTO_V2 : 0;
 		msg.type = PROTO_REFUSE;
 		msg.refuse.err = rq->err;
 		/* the reason goes out as one line; the encoder would refuse a newline */
 		log_clean(msg.refuse.reason, sizeof(msg.refuse.reason), rq->reason, strlen(rq->reason));
 		return wire_send(sock, &msg, NULL, 0);
 	}
+	if (rq->vp.on)
+		return veth_reply(sock, rq);
 	msg.type = PROTO_GRANT;
 	msg.link.flags = rq->tap.vnet_hdr ? PROTO_F_VNET_HDR : 0;
 	memcpy(msg.link.name, rq->tap.name, sizeof(msg.link.name));
@@ -299,7 +481,7 @@ static void answered(int done)
 
 void serve(int sock, const struct broker_conf *conf, int done)
 {
-	struct request rq = { .tap.fd = -1, .lock = -1 };
+	struct request rq = { .tap.fd = -1, .lock = -1, .vp.netns_fd = -1, .vp.netns_owner = -1 };
 	int r;
 
 	/* the backstop: SIGALRM ends a worker stuck anywhere, and its tap with it */
@@ -325,7 +507,10 @@ void serve(int sock, const struct broker_conf *conf, int done)
 		/* the caller will never have it: close it now and say so */
 		close(rq.tap.fd);
 		rq.tap.fd = -1;
-		refuse(&rq, -r, "cannot send the tap to the caller: %s", strerror(-r));
+		if (rq.vp.on)
+			veth_undo(&rq);
+		refuse(&rq, -r, "cannot send the %s to the caller: %s", rq.vp.on ? "veth" : "tap",
+		       strerror(-r));
 		audit(&rq);
 	}
 out:
@@ -333,6 +518,8 @@ out:
 		close(rq.tap.fd);
 	if (rq.lock >= 0)
 		close(rq.lock);
+	if (rq.vp.netns_fd >= 0)
+		close(rq.vp.netns_fd);
 	peer_free(&rq.peer);
 	alarm(0);
 }
