@@ -110,7 +110,7 @@ enum vargs_action lxc_args_parse(int argc, char *const argv[], struct lxc_args *
 	else if (!strcmp(argv[1], "delete"))
 		a->cmd = LXC_DELETE;
 	else
-		return usage(&a->err, &a->bad, "unknown command", argv[1]);
+		return usage(&a->err, &a->bad, "unknown command", NULL);
 	a->lxcpath = argv[2];
 	a->name = argv[3];
 	a->type = argv[5];
