@@ -231,7 +231,8 @@ use_usernet() {
 		ONTAP_CLEANUPS+=("rm -f $f")
 	fi
 	mount --bind "$1" "$f"
-	ONTAP_MOUNTS+=("$f")
+	# run in reverse: unmounted before the file and directory are removed
+	ONTAP_CLEANUPS+=("umount $f")
 }
 
 part_lxc() {
