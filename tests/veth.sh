@@ -81,6 +81,7 @@ ns_link() {
 }
 other_ns() { [ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]; }
 veth_gone_from_host() { [ "$(host_veths)" -eq "$1" ]; }
+all_veths_are() { [ "$(all_veths)" -eq "$1" ]; }
 last_record() { grep -E 'verdict=(grant|deny|refuse) .*kind=veth' "$LOGF" | tail -n 1; }
 
 # netns_as USER GROUPS: a process of USER in `unshare -Urn', sleeping; sets NSPID
@@ -309,7 +310,43 @@ EOF2
 }
 
 part_rootlesskit() {
-	die "rootlesskit: not written yet"
+	local rk=$W/rk before out rc=0
+
+	for c in rootlesskit dnsmasq newuidmap; do
+		command -v "$c" >/dev/null || die "missing command: $c"
+	done
+	# rootlesskit maps a subordinate range (newuidmap): useradd gave one, or we do
+	grep -q "^$ALICE:" /etc/subuid || die "no /etc/subuid range for $ALICE"
+	grep -q "^$ALICE:" /etc/subgid || die "no /etc/subgid range for $ALICE"
+	put_file "$T/usernet" root:root 0644 <<<"$ALICE veth br0 1"
+	use_usernet "$T/usernet"
+
+	log "dnsmasq serves DHCP on br0 (198.18.0.100-150), as root, in this netns only"
+	dnsmasq --keep-in-foreground --conf-file=/dev/null --user=root --port=0 \
+		--interface=br0 --bind-interfaces --except-interface=lo \
+		--dhcp-range=198.18.0.100,198.18.0.150,255.255.255.0,1h \
+		--dhcp-option=option:dns-server,198.18.0.1 \
+		--dhcp-leasefile="$T/leases" --pid-file= --log-facility="$T/dnsmasq.log" &
+	ONTAP_PIDS+=("$!")
+	check "dnsmasq runs" wait_for 50 test -s "$T/dnsmasq.log"
+
+	log "rootlesskit --net=lxc-user-nic with ontap-lxc-user-nic"
+	before=$(all_veths)
+	# shellcheck disable=SC2016 # run by the inner shell
+	run_as "$ALICE" init env HOME="$W" XDG_RUNTIME_DIR="$W" rootlesskit --state-dir="$rk" \
+		--net=lxc-user-nic --lxc-user-nic-binary="$LUN" --lxc-user-nic-bridge=br0 \
+		sh -c 'ip -4 -o addr show dev eth0 &&
+		       ping -q -c 1 -W 3 198.18.0.1 >/dev/null && echo PING-OK' \
+		>"$T/rk.out" 2>"$T/rk.err" || rc=$?
+	out=$(cat "$T/rk.out")
+	check_eq "rootlesskit exits 0" 0 "$rc"
+	[ "$rc" -eq 0 ] || log "$(tail -n 20 "$T/rk.err")"
+	check_match "eth0 got a DHCP address from dnsmasq" 'eth0 +inet 198\.18\.0\.(1[0-4][0-9]|150)/24' "$out"
+	check_has "eth0 pings the bridge" PING-OK "$out"
+	check_match "audit: an lxc-usernet grant for alice" \
+		"verdict=grant uid=$(id -u "$ALICE") .*kind=veth bridge=\"br0\" .*policy=lxc-usernet lxc=\"$ALICE\"" \
+		"$(last_record)"
+	check "no veth left after it exits" wait_for 50 all_veths_are "$before"
 }
 
 "part_$PART"
