@@ -63,6 +63,7 @@ EX=usr/share/doc/ontap/examples
 UNITS=(ontap-broker.service ontap-broker.socket
 	ontap-broker-inetd.socket ontap-broker-inetd@.service)
 executables=(usr/sbin/ontap-broker usr/libexec/ontap-helper
+	usr/bin/ontap-veth usr/libexec/ontap-lxc-user-nic
 	"$EX/s6/ontap-broker/run" "$EX/s6/ontap-broker/log/run"
 	"$EX/s6/ontap-broker-ipc/run" "$EX/s6/ontap-broker-ipc/log/run")
 datafiles=("${UNITS[@]/#/$UNITDIR/}"
@@ -88,6 +89,8 @@ actual=$(cd "$ROOT" && find . \( -type f -o -type l \) -printf '%P\n' | sort)
 empty "nothing installed but the files above" "$(comm -13 <(echo "$expected") <(echo "$actual"))"
 empty "no qemu-bridge-helper unless asked for" \
 	"$(cd "$ROOT" && find . -name qemu-bridge-helper -printf '%P\n')"
+empty "no lxc-user-nic unless asked for" \
+	"$(cd "$ROOT" && find . -name lxc-user-nic -printf '%P\n')"
 
 # ---- privilege: none anywhere in the tree
 empty "no setuid or setgid file" "$(find "$ROOT" -perm /6000 -printf '%P %m\n')"
