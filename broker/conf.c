@@ -41,11 +41,17 @@ void conf_defaults(struct broker_conf *c)
 	c->max_requests = 64;
 	c->max_requests_per_user = 8;
 	c->max_taps_default = CONF_UNLIMITED;
+	c->max_queues = 1;
 	c->reap_orphans = true;
 	c->reap_interval_s = 60;
 	c->log = SINK_STDERR;
 	c->syslog_facility = LOG_DAEMON;
 	snprintf(c->syslog_ident, sizeof(c->syslog_ident), "ontap-broker");
+}
+
+void conf_default_queues(struct broker_conf *c, unsigned ncpus)
+{
+	c->max_queues = ncpus < 1 ? 1 : ncpus > CONF_QUEUES_CPU_CAP ? CONF_QUEUES_CPU_CAP : ncpus;
 }
 
 static int bad(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -173,6 +179,8 @@ static int apply(struct broker_conf *c, struct line *l, const struct conf_resolv
 		return number(l, v, 1, 3600, &c->deadline_s);
 	if (!strcmp(k, "max-requests"))
 		return number(l, v, 1, 4096, &c->max_requests);
+	if (!strcmp(k, "max-queues"))
+		return number(l, v, 1, PROTO_QUEUES_MAX, &c->max_queues);
 	if (!strcmp(k, "max-requests-per-user"))
 		return number(l, v, 1, 4096, &c->max_requests_per_user);
 	if (!strcmp(k, "reap-orphans"))

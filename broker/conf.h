@@ -13,10 +13,12 @@
 #include <sys/un.h>
 
 #include "acl.h"
+#include "proto.h"
 
 #define CONF_MAX_QUOTAS 64
 #define CONF_FILE_MAX   (64u << 10)
 #define CONF_UNLIMITED  UINT_MAX
+#define CONF_QUEUES_CPU_CAP 16   /* the default max-queues is the CPUs, at most this */
 
 enum log_sink { SINK_STDERR, SINK_SYSLOG };
 
@@ -35,6 +37,7 @@ struct broker_conf {
 	unsigned max_requests;          /* in flight, all users together */
 	unsigned max_requests_per_user;
 	unsigned max_taps_default;      /* per user without a rule of its own */
+	unsigned max_queues;            /* per tap, 1..PROTO_QUEUES_MAX */
 	unsigned nquotas;
 	struct quota_rule quotas[CONF_MAX_QUOTAS];
 	bool reap_orphans;
@@ -50,7 +53,16 @@ struct conf_resolver {
 	int (*group)(const char *name, unsigned *gid);
 };
 
+/* Every default; max-queues is 1 until conf_default_queues() says otherwise. */
 void conf_defaults(struct broker_conf *c);
+
+/*
+ * The default max-queues for a machine with ncpus CPUs: one queue per CPU
+ * (what a VM with a vCPU each can use), at most CONF_QUEUES_CPU_CAP.  The
+ * count is a parameter so that the parser stays pure; main.c passes it
+ * after conf_defaults() and before conf_parse().
+ */
+void conf_default_queues(struct broker_conf *c, unsigned ncpus);
 
 /*
  * Parses a whole file's bytes into c (which holds the defaults or the values

@@ -84,6 +84,14 @@ static int group_id(const char *name, unsigned *id)
 
 static const struct conf_resolver resolver = { user_id, group_id };
 
+/* The CPUs online now: the default bound on queues per tap (ontap.conf(5)). */
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > PROTO_QUEUES_MAX ? PROTO_QUEUES_MAX : (unsigned)n;
+}
+
 /* Defaults, then the file (a missing default file is fine), then the command line. */
 static int load_conf(struct broker_conf *c, char *err, size_t errlen)
 {
@@ -91,6 +99,7 @@ static int load_conf(struct broker_conf *c, char *err, size_t errlen)
 	int r;
 
 	conf_defaults(c);
+	conf_default_queues(c, online_cpus());
 	r = aclfile_loader.load(NULL, o.config, &f);
 	if (r == -ENOENT && !o.config_given)
 		goto cli;

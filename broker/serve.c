@@ -39,6 +39,8 @@ struct veth_part {
 struct request {
 	struct peer peer;
 	bool have_peer;
+	unsigned version;          /* the request's: the answer's (0 before it is read: 1) */
+	unsigned queues;           /* 1..max-queues */
 	bool vnet_hdr;
 	char bridge[IFNAMSIZ];     /* as received; valid once checked */
 	size_t bridge_len;
@@ -67,12 +69,18 @@ static int refuse(struct request *rq, int err, const char *fmt, ...)
 
 /* ---- the veth kind: small steps of their own, called from the request path ---- */
 
-static void veth_request(const struct proto_msg *msg, struct request *rq)
+/* A veth request keeps its namespace descriptor and none of the tun ones. */
+static int veth_request(const struct proto_msg *msg, int nsfd, struct request *rq)
 {
 	rq->vp.on = true;
+	rq->vp.netns_fd = nsfd;
 	rq->vp.lxc = msg->link.flags & PROTO_F_LXC_USERNET;
 	rq->vp.peer_len = strlen(msg->link.peer_name);
 	memcpy(rq->vp.peer, msg->link.peer_name, sizeof(rq->vp.peer));
+	rq->bridge_len = strlen(msg->link.name);
+	memcpy(rq->bridge, msg->link.name, sizeof(rq->bridge));
+	tap_keep(&rq->tap, 0);
+	return 0;
 }
 
 /*
@@ -206,35 +214,60 @@ static int veth_reply(int sock, const struct request *rq)
 	return wire_send(sock, &msg, NULL, 0);
 }
 
+/*
+ * What a decoded REQUEST asks for, version 1 or 2, within this broker's
+ * bounds.  Version 1 is one tap with one queue.  nsfd: a veth request's
+ * namespace descriptor (kept in rq->vp, closed at the end of serve()).
+ */
+static int take_request(const struct broker_conf *conf, const struct proto_msg *msg, int nsfd,
+			struct request *rq)
+{
+	rq->version = msg->version;
+	if (msg->link.kind == PROTO_KIND_VETH)
+		return veth_request(msg, nsfd, rq);
+	if (nsfd >= 0)
+		close(nsfd);
+	rq->queues = msg->link.queues;
+	if (rq->queues > conf->max_queues)
+		return refuse(rq, EINVAL, "%u queues asked, at most %u (max-queues in ontap.conf)",
+			      rq->queues, conf->max_queues);
+	rq->vnet_hdr = msg->link.flags & PROTO_F_VNET_HDR;
+	rq->bridge_len = strlen(msg->link.name);
+	memcpy(rq->bridge, msg->link.name, sizeof(rq->bridge));
+	/* prepare() opened one /dev/net/tun per queue allowed: keep those asked for */
+	tap_keep(&rq->tap, rq->queues);
+	return 0;
+}
+
 /* exactly one REQUEST and nothing after it */
 static int read_request(int sock, const struct broker_conf *conf, struct request *rq)
 {
 	struct timeval tv = { .tv_sec = conf->deadline_s };
 	struct proto_msg msg;
-	int fds[1] = { -1 };
+	int nsfd = -1;
 	char c;
 	int r;
 
 	/* a client that stalls is dropped at the deadline, with a record saying so */
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	/* exactly what proto_fds() says the request carries: a veth's netns, or none */
-	r = wire_recv(sock, &msg, fds, 1);
+	/* room for one: a veth request's namespace; wire_recv() refuses one anywhere else */
+	r = wire_recv(sock, &msg, &nsfd, 1);
 	if (r == -EAGAIN)
 		return refuse(rq, ETIMEDOUT, "no complete request within %u s", conf->deadline_s);
 	if (r < 0)
 		return refuse(rq, -r, "bad request: %s", strerror(-r));
-	rq->vp.netns_fd = fds[0];
-	if (msg.type != PROTO_REQUEST)
+	if (msg.type != PROTO_REQUEST) {
+		if (nsfd >= 0)
+			close(nsfd);
 		return refuse(rq, EPROTO, "bad request: message type %d is not a request", msg.type);
-	if (msg.link.kind == PROTO_KIND_VETH)
-		veth_request(&msg, rq);
-	if (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+	}
+	if (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+		if (nsfd >= 0)
+			close(nsfd);
 		return refuse(rq, EPROTO, "bad request: bytes after the request");
-	rq->vnet_hdr = msg.link.flags & PROTO_F_VNET_HDR;
-	rq->bridge_len = strlen(msg.link.name);
-	memcpy(rq->bridge, msg.link.name, sizeof(rq->bridge));
-	return 0;
+	}
+	return take_request(conf, &msg, nsfd, rq);
 }
 
 static int decide(const struct broker_conf *conf, struct request *rq)
@@ -383,7 +416,12 @@ fail:
  */
 static int prepare(const struct broker_conf *conf, struct request *rq)
 {
-	int r = tap_open(&rq->tap, rq->reason, sizeof(rq->reason));
+	/*
+	 * The queues wanted are known only once the request is read, as the
+	 * requester: open as many as a request may ask for (max-queues),
+	 * take_request() closes the rest.
+	 */
+	int r = tap_open(&rq->tap, conf->max_queues, rq->reason, sizeof(rq->reason));
 
 	if (r < 0) {
 		rq->err = -r;
@@ -437,10 +475,24 @@ static void audit(const struct request *rq)
 		return;
 	}
 	log_line("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" bridge=\"%s\" "
-		 "tap=%s ifindex=%u vnet_hdr=%d errno=%d reason=\"%s\"",
+		 "tap=%s ifindex=%u vnet_hdr=%d queues=%u errno=%d reason=\"%s\"",
 		 when, verdict, p->uid, p->gid, groups, (int)p->pid, exe, bridge,
 		 rq->err ? "-" : rq->tap.name, rq->err ? 0 : rq->tap.ifindex,
-		 rq->err ? 0 : rq->tap.vnet_hdr, rq->err, reason);
+		 rq->err ? 0 : rq->tap.vnet_hdr, rq->err ? 0 : rq->tap.nfds, rq->err, reason);
+}
+
+/* The GRANT for a made tap, in the request's version. */
+static void grant_msg(const struct request *rq, struct proto_msg *msg)
+{
+	memset(msg, 0, sizeof(*msg));
+	msg->version = rq->version;
+	msg->type = PROTO_GRANT;
+	msg->link.kind = PROTO_KIND_TAP;
+	msg->link.flags = (rq->tap.vnet_hdr ? PROTO_F_VNET_HDR : 0) |
+			  (rq->version >= PROTO_V2 && rq->tap.multi_queue ? PROTO_F_MULTI_QUEUE : 0);
+	msg->link.nfds = (uint16_t)rq->tap.nfds;
+	msg->link.ifindex = rq->tap.ifindex;
+	memcpy(msg->link.name, rq->tap.name, sizeof(msg->link.name));
 }
 
 static int reply(int sock, struct request *rq)
@@ -448,8 +500,8 @@ static int reply(int sock, struct request *rq)
 	struct proto_msg msg = { 0 };
 
 	if (rq->err) {
-		/* a veth request is version 2; its refusal too */
-		msg.version = rq->vp.on ? PROTO_V2 : 0;
+		/* before the request was read its version is unknown: version 1, as every client reads */
+		msg.version = rq->version ? rq->version : PROTO_V1;
 		msg.type = PROTO_REFUSE;
 		msg.refuse.err = rq->err;
 		/* the reason goes out as one line; the encoder would refuse a newline */
@@ -458,10 +510,8 @@ static int reply(int sock, struct request *rq)
 	}
 	if (rq->vp.on)
 		return veth_reply(sock, rq);
-	msg.type = PROTO_GRANT;
-	msg.link.flags = rq->tap.vnet_hdr ? PROTO_F_VNET_HDR : 0;
-	memcpy(msg.link.name, rq->tap.name, sizeof(msg.link.name));
-	return wire_send(sock, &msg, &rq->tap.fd, 1);
+	grant_msg(rq, &msg);
+	return wire_send(sock, &msg, rq->tap.fds, rq->tap.nfds);
 }
 
 /*
@@ -481,7 +531,7 @@ static void answered(int done)
 
 void serve(int sock, const struct broker_conf *conf, int done)
 {
-	struct request rq = { .tap.fd = -1, .lock = -1, .vp.netns_fd = -1, .vp.netns_owner = -1 };
+	struct request rq = { .lock = -1, .vp.netns_fd = -1, .vp.netns_owner = -1 };
 	int r;
 
 	/* the backstop: SIGALRM ends a worker stuck anywhere, and its tap with it */
@@ -505,8 +555,7 @@ void serve(int sock, const struct broker_conf *conf, int done)
 	r = reply(sock, &rq);
 	if (r < 0 && rq.err == 0) {
 		/* the caller will never have it: close it now and say so */
-		close(rq.tap.fd);
-		rq.tap.fd = -1;
+		tap_close(&rq.tap);
 		if (rq.vp.on)
 			veth_undo(&rq);
 		refuse(&rq, -r, "cannot send the %s to the caller: %s", rq.vp.on ? "veth" : "tap",
@@ -514,8 +563,7 @@ void serve(int sock, const struct broker_conf *conf, int done)
 		audit(&rq);
 	}
 out:
-	if (rq.tap.fd >= 0)
-		close(rq.tap.fd);
+	tap_close(&rq.tap);
 	if (rq.lock >= 0)
 		close(rq.lock);
 	if (rq.vp.netns_fd >= 0)

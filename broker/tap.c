@@ -87,38 +87,78 @@ int bridge_lookup(const char *name, struct bridge *br, char *err, size_t errlen)
 	return 0;
 }
 
-int tap_open(struct tap *t, char *err, size_t errlen)
+int tap_open(struct tap *t, unsigned n, char *err, size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
-	t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (t->fd < 0) {
-		int e = errno;
+	for (unsigned i = 0; i < PROTO_QUEUES_MAX; i++)
+		t->fds[i] = -1;
+	if (n == 0 || n > PROTO_QUEUES_MAX) {
+		snprintf(err, errlen, "cannot open %u queues", n);
+		return -EINVAL;
+	}
+	for (t->nfds = 0; t->nfds < n; t->nfds++) {
+		t->fds[t->nfds] = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		if (t->fds[t->nfds] < 0) {
+			int e = errno;
 
-		snprintf(err, errlen, "failed to open /dev/net/tun: %s", strerror(e));
-		return -e;
+			snprintf(err, errlen, "failed to open /dev/net/tun: %s", strerror(e));
+			tap_close(t);
+			return -e;
+		}
 	}
 	return 0;
 }
 
+void tap_keep(struct tap *t, unsigned n)
+{
+	while (t->nfds > n) {
+		t->nfds--;
+		close(t->fds[t->nfds]);
+		t->fds[t->nfds] = -1;
+	}
+}
+
+void tap_close(struct tap *t)
+{
+	tap_keep(t, 0);
+}
+
+/*
+ * The first queue makes the tap (the kernel picks tap%d); each further one
+ * attaches to it by that name with the same flags, which the kernel
+ * requires of every queue of a multiqueue tap.
+ */
 static int set_iff(bool want_vnet, struct tap *t, char *err, size_t errlen)
 {
 	struct ifreq ifr = { .ifr_name = "tap%d" };
 	unsigned features = 0;
+	short flags = IFF_TAP | IFF_NO_PI;
 
-	if (ioctl(t->fd, TUNGETFEATURES, &features) < 0)
+	if (ioctl(t->fds[0], TUNGETFEATURES, &features) < 0)
 		features = 0;
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
 	if (want_vnet && (features & IFF_VNET_HDR))
-		ifr.ifr_flags |= IFF_VNET_HDR;
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
-		int e = errno;
+		flags |= IFF_VNET_HDR;
+	if (t->nfds >= 2)
+		flags |= IFF_MULTI_QUEUE;
+	for (unsigned i = 0; i < t->nfds; i++) {
+		ifr.ifr_flags = flags;
+		if (ioctl(t->fds[i], TUNSETIFF, &ifr) < 0) {
+			int e = errno;
 
-		snprintf(err, errlen, "failed to create tun device: %s", strerror(e));
-		return -e;
+			if (i == 0)
+				snprintf(err, errlen, "failed to create tun device: %s", strerror(e));
+			else
+				snprintf(err, errlen, "failed to attach queue %u of %u to `%s': %s",
+					 i + 1, t->nfds, t->name, strerror(e));
+			return -e;
+		}
+		if (i == 0) {
+			memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
+			t->name[IFNAMSIZ - 1] = '\0';
+		}
 	}
-	memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
-	t->name[IFNAMSIZ - 1] = '\0';
-	t->vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
+	t->vnet_hdr = flags & IFF_VNET_HDR;
+	t->multi_queue = flags & IFF_MULTI_QUEUE;
 	return 0;
 }
 
@@ -128,7 +168,7 @@ static int tap_mac(const struct tap *t, unsigned char mac[ETH_ALEN])
 	struct ifreq ifr = { 0 };
 
 	memcpy(ifr.ifr_name, t->name, IFNAMSIZ);
-	if (ioctl(t->fd, SIOCGIFHWADDR, &ifr) < 0)
+	if (ioctl(t->fds[0], SIOCGIFHWADDR, &ifr) < 0)
 		return -errno;
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
 	mac[0] = 0xfe;
@@ -192,14 +232,16 @@ static int tap_setup(const struct bridge *br, struct tap *t, const char *alias,
 int tap_create(const struct bridge *br, bool want_vnet, const char *alias, struct tap *t,
 	       char *err, size_t errlen)
 {
-	int r = set_iff(want_vnet, t, err, errlen);
+	int r = -EBADF;
 
+	if (t->nfds)
+		r = set_iff(want_vnet, t, err, errlen);
+	else
+		snprintf(err, errlen, "no /dev/net/tun descriptor to make a tap with");
 	if (r == 0)
 		r = tap_setup(br, t, alias, err, errlen);
-	/* not persistent: closing the only fd makes the tap vanish */
-	if (r < 0 && t->fd >= 0) {
-		close(t->fd);
-		t->fd = -1;
-	}
+	/* not persistent: closing every queue's fd makes the tap vanish */
+	if (r < 0)
+		tap_close(t);
 	return r;
 }

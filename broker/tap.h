@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <net/if.h>
 
+#include "proto.h"
+
 struct bridge {
 	unsigned ifindex;
 	unsigned mtu;
@@ -13,9 +15,15 @@ struct bridge {
 };
 
 struct tap {
-	int fd;              /* the tap lives exactly as long as this */
+	/*
+	 * One open /dev/net/tun per queue; the tap lives exactly as long as
+	 * any of them.  nfds >= 2 makes it IFF_MULTI_QUEUE.
+	 */
+	int fds[PROTO_QUEUES_MAX];
+	unsigned nfds;
 	unsigned ifindex;
 	bool vnet_hdr;
+	bool multi_queue;
 	char name[IFNAMSIZ];
 };
 
@@ -27,17 +35,26 @@ struct tap {
 int bridge_lookup(const char *name, struct bridge *br, char *err, size_t errlen);
 
 /*
- * Opens /dev/net/tun into t->fd, before the worker becomes the requester
- * (the node may be 0600): 0 or -errno, err gets a line for the user.
+ * Opens /dev/net/tun n times (1..PROTO_QUEUES_MAX) into t->fds, before the
+ * worker becomes the requester (the node may be 0600): 0 or -errno (none
+ * left open), err gets a line for the user.
  */
-int tap_open(struct tap *t, char *err, size_t errlen);
+int tap_open(struct tap *t, unsigned n, char *err, size_t errlen);
+
+/* Keeps the first n (<= t->nfds) descriptors tap_open() made, closes the rest. */
+void tap_keep(struct tap *t, unsigned n);
+
+/* Closes every descriptor of t: the tap, if made, goes with the last one. */
+void tap_close(struct tap *t);
 
 /*
- * Makes t (opened by tap_open()) a tap (tap%d, IFF_TAP|IFF_NO_PI,
- * IFF_VNET_HDR iff asked and the kernel has it), gives it br's MTU and a MAC
- * whose first octet is 0xfe, sets its alias (the census's attribution, may
- * be NULL), enslaves it to br by ifindex and brings it up.  0 or -errno; on error t->fd is closed, no
- * tap is left and err gets a line for the user.
+ * Makes t (opened by tap_open(), t->nfds queues) one tap (tap%d,
+ * IFF_TAP|IFF_NO_PI, IFF_MULTI_QUEUE when 2 or more queues, IFF_VNET_HDR iff
+ * asked and the kernel has it), each descriptor one of its queues, gives it
+ * br's MTU and a MAC whose first octet is 0xfe, sets its alias (the
+ * census's attribution, may be NULL), enslaves it to br by ifindex and
+ * brings it up.  All or nothing: 0, or -errno with every descriptor closed,
+ * no tap left and err a line for the user.
  */
 int tap_create(const struct bridge *br, bool vnet_hdr, const char *alias, struct tap *t,
 	       char *err, size_t errlen);

@@ -17,11 +17,8 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "client.h"
 #include "ifname.h"
-#include "wire.h"
-
-/* the broker answers within its own deadline; this only bounds a wedged one */
-#define REPLY_TIMEOUT_S 60
 
 static const char *prog = "ontap-helper";
 
@@ -102,58 +99,21 @@ static void check_caller_fd(int fd)
 		fail("--fd=%d: not a stream socket", fd);
 }
 
-static int connect_broker(void)
+/*
+ * Version 1: one tap is all qemu's contract can take, and version 1 is what
+ * every ontap-broker speaks, so this helper works against older ones too.
+ */
+static int ask_broker(const struct args *a)
 {
-	const char *path = getenv("ONTAP_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = REPLY_TIMEOUT_S };
-	int s;
+	struct client_request rq = {
+		.version = PROTO_V1, .bridge = a->bridge, .vnet_hdr = a->use_vnet, .queues = 1,
+	};
+	static struct client_grant g;
+	static struct client_error e;
 
-	if (!path || !*path)
-		path = ONTAP_SOCKET_PATH;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		fail("broker socket path `%s' is too long", path);
-	strcpy(sa.sun_path, path);
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		fail("socket: %s", strerror(errno));
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		fail("cannot reach ontap-broker at `%s': %s (is ontap-broker running?)",
-		     path, strerror(errno));
-	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-		fail("setsockopt: %s", strerror(errno));
-	return s;
-}
-
-static int ask_broker(const struct args *a, char tap[IFNAMSIZ])
-{
-	struct proto_msg msg = { .type = PROTO_REQUEST };
-	int s = connect_broker(), fd, r, sent;
-
-	msg.link.flags = a->use_vnet ? PROTO_F_VNET_HDR : 0;
-	memcpy(msg.link.name, a->bridge, sizeof(msg.link.name));
-	r = wire_send(s, &msg, NULL, 0);
-	/* the broker may have refused and closed before reading: its answer is queued */
-	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
-		fail("cannot send the request to ontap-broker: %s", strerror(-r));
-	sent = r;
-	r = wire_recv(s, &msg, &fd, 1);
-	if (r < 0 && sent < 0)
-		fail("cannot send the request to ontap-broker: %s", strerror(-sent));
-	if (r == -EAGAIN)
-		fail("ontap-broker did not answer within %d s", REPLY_TIMEOUT_S);
-	if (r == -ECONNRESET)
-		fail("ontap-broker closed the connection without answering (its log says why)");
-	if (r < 0)
-		fail("bad answer from ontap-broker: %s", strerror(-r));
-	close(s);
-	if (msg.type == PROTO_REFUSE)
-		fail("%s", msg.refuse.reason);
-	if (msg.type != PROTO_GRANT || fd < 0)
-		fail("bad answer from ontap-broker: %s", "no tap descriptor");
-	memcpy(tap, msg.link.name, IFNAMSIZ);
-	return fd;
+	if (client_ask(client_socket_path(), &rq, &g, &e) != CLIENT_OK)
+		fail("%s", e.msg);
+	return g.fds[0];
 }
 
 /* exactly what qemu and libvirt expect: one 0x00 byte, one SCM_RIGHTS fd */
@@ -189,7 +149,6 @@ static void relay(int unixfd, int tapfd)
 int main(int argc, char *argv[])
 {
 	struct args a;
-	char tap[IFNAMSIZ];
 	int tapfd;
 
 	if (argc > 0 && argv[0][0]) {
@@ -230,7 +189,7 @@ int main(int argc, char *argv[])
 		fail("invalid bridge name `%s'", printable(a.bridge, shown));
 	}
 	check_caller_fd(a.fd);
-	tapfd = ask_broker(&a, tap);
+	tapfd = ask_broker(&a);
 	relay(a.fd, tapfd);
 	return EXIT_SUCCESS;
 }

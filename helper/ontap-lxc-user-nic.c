@@ -22,10 +22,14 @@
 #include <string.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#if __has_include(<linux/magic.h>)
 #include <linux/magic.h>
+#else
+#define NSFS_MAGIC 0x6e736673   /* include/uapi/linux/magic.h: Debian's musl has no linux/ */
+#endif
 
 #include "proto.h"
-#include "vclient.h"
+#include "client.h"
 #include "vethargs.h"
 
 static const char *prog = "ontap-lxc-user-nic";
@@ -54,25 +58,26 @@ static void __attribute__((noreturn)) usage(const char *me)
 
 static int create(const struct lxc_args *a)
 {
-	char path[64], err[PROTO_REASON_MAX + 128];
-	struct vclient_veth v;
-	int fd;
+	char path[64];
+	struct client_veth_request rq = { .bridge = a->bridge, .flags = PROTO_F_LXC_USERNET };
+	struct client_veth_grant v;
+	struct client_error e;
 
 	/* lxc-usernet's TYPE can only be veth (lxc-usernet(5)); lxc-user-nic makes a veth anyway */
 	if (strcmp(a->type, "veth"))
 		fail("unsupported network type `%s': only veth", a->type);
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", a->pid);
 	/* as the caller: ptrace-read access to the pid, as lxc-user-nic checks it */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
+	rq.netns_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (rq.netns_fd < 0)
 		fail("may not modify netns for pid %d: cannot open %s: %s", a->pid, path,
 		     strerror(errno));
 	/* lxc-user-nic names the container's end eth%d when no name is given */
-	if (vclient_veth(a->bridge, a->nic[0] ? a->nic : "eth%d", fd, PROTO_F_LXC_USERNET, &v,
-			 err, sizeof(err)) < 0)
-		fail("%s", err);
-	close(fd);
-	printf("%s:%u:%s:%u\n", v.peer_name, v.peer_ifindex, v.name, v.ifindex);
+	rq.peer = a->nic[0] ? a->nic : "eth%d";
+	if (client_ask_veth(client_socket_path(), &rq, &v, &e) != CLIENT_OK)
+		fail("%s", e.msg);
+	close(rq.netns_fd);
+	printf("%s:%u:%s:%u\n", v.peer, v.peer_ifindex, v.ifname, v.ifindex);
 	if (fflush(stdout) == EOF)
 		fail("cannot write to stdout: %s", strerror(errno));
 	return EXIT_SUCCESS;

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "proto.h"
-#include "vclient.h"
+#include "client.h"
 #include "vethargs.h"
 
 #define EXIT_USAGE 2
@@ -59,10 +59,11 @@ static int open_netns(const struct veth_args *a, char *path, size_t cap)
 
 int main(int argc, char *argv[])
 {
-	char path[4096], err[PROTO_REASON_MAX + 128];
-	struct vclient_veth v;
+	char path[4096];
+	struct client_veth_request rq = { 0 };
+	struct client_veth_grant v;
+	struct client_error e;
 	struct veth_args a;
-	int fd;
 
 	if (argc > 0 && argv[0][0]) {
 		const char *slash = strrchr(argv[0], '/');
@@ -92,10 +93,12 @@ int main(int argc, char *argv[])
 	case VARGS_RUN:
 		break;
 	}
-	fd = open_netns(&a, path, sizeof(path));
-	if (vclient_veth(a.bridge, a.name, fd, 0, &v, err, sizeof(err)) < 0)
-		fail(EXIT_FAILURE, "%s", err);
-	close(fd);
-	printf("%s %u %s %u %s\n", v.name, v.ifindex, v.peer_name, v.peer_ifindex, a.bridge);
+	rq.bridge = a.bridge;
+	rq.peer = a.name;
+	rq.netns_fd = open_netns(&a, path, sizeof(path));
+	if (client_ask_veth(client_socket_path(), &rq, &v, &e) != CLIENT_OK)
+		fail(EXIT_FAILURE, "%s", e.msg);
+	close(rq.netns_fd);
+	printf("%s %u %s %u %s\n", v.ifname, v.ifindex, v.peer, v.peer_ifindex, a.bridge);
 	return EXIT_SUCCESS;
 }

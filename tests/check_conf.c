@@ -88,6 +88,36 @@ START_TEST(every_key)
 }
 END_TEST
 
+/* max-queues: 1..PROTO_QUEUES_MAX; the default follows the CPUs, capped */
+START_TEST(max_queues)
+{
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_uint_eq(c.max_queues, 1);
+	conf_default_queues(&c, 0);
+	ck_assert_uint_eq(c.max_queues, 1);
+	conf_default_queues(&c, 2);
+	ck_assert_uint_eq(c.max_queues, 2);
+	conf_default_queues(&c, 16);
+	ck_assert_uint_eq(c.max_queues, 16);
+	conf_default_queues(&c, 64);
+	ck_assert_uint_eq(c.max_queues, CONF_QUEUES_CPU_CAP);
+	/* the file wins over the CPU default, either way */
+	conf_defaults(&c);
+	conf_default_queues(&c, 64);
+	ck_assert_int_eq(conf_parse(&c, "max-queues 4\n", 13, "f", &res, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.max_queues, 4);
+	ck_assert_int_eq(parse("max-queues 128"), 0);
+	ck_assert_uint_eq(c.max_queues, PROTO_QUEUES_MAX);
+	ck_assert_int_eq(parse("max-queues 1"), 0);
+	ck_assert_uint_eq(c.max_queues, 1);
+	REJECTS("max-queues 0\n", ":1: `0' is out of range");
+	REJECTS("max-queues 129\n", ":1: `129' is out of range");
+	REJECTS("max-queues -2\n", "not a number");
+	REJECTS("max-queues 4 4\n", "max-queues: expected exactly one value");
+	REJECTS("max-queues\n", "max-queues: expected exactly one value");
+}
+END_TEST
+
 START_TEST(errors_name_file_and_line)
 {
 	REJECTS("deadline 3\nbogus 1\n", "/etc/ontap/ontap.conf:2: unknown setting `bogus'");
@@ -198,6 +228,7 @@ int main(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, errors_name_file_and_line);
+	tcase_add_test(tc, max_queues);
 	tcase_add_test(tc, quota_rule_bound);
 	tcase_add_test(tc, nul_inside_buffer);
 	tcase_add_test(tc, alias_round_trip);

@@ -62,7 +62,7 @@ UNITDIR=usr/lib/systemd/system
 EX=usr/share/doc/ontap/examples
 UNITS=(ontap-broker.service ontap-broker.socket
 	ontap-broker-inetd.socket ontap-broker-inetd@.service)
-executables=(usr/sbin/ontap-broker usr/libexec/ontap-helper
+executables=(usr/sbin/ontap-broker usr/libexec/ontap-helper usr/bin/ontap-tap
 	usr/bin/ontap-veth usr/libexec/ontap-lxc-user-nic
 	"$EX/s6/ontap-broker/run" "$EX/s6/ontap-broker/log/run"
 	"$EX/s6/ontap-broker-ipc/run" "$EX/s6/ontap-broker-ipc/log/run")
@@ -125,6 +125,7 @@ done
 version_is() { [[ $("$1" --version 2>&1) == "$2 (ontap) "* ]]; }
 check "installed ontap-broker --version" version_is "$ROOT/usr/sbin/ontap-broker" ontap-broker
 check "installed ontap-helper --version" version_is "$ROOT/usr/libexec/ontap-helper" ontap-helper
+check "installed ontap-tap --version" version_is "$ROOT/usr/bin/ontap-tap" ontap-tap
 
 # ---- manual pages: mandoc -Tlint, cross-references among ontap's own
 # pages resolved against the installed tree.  References to other
@@ -181,7 +182,7 @@ done
 # ---- ONTAP_INSTALL_AS_QEMU_HELPER: a build of its own, where qemu looks
 QB=$T/build-qemu
 if cmake -S "$SRC" -B "$QB" -DONTAP_INSTALL_AS_QEMU_HELPER=ON >"$T/qemu.log" 2>&1 &&
-	cmake --build "$QB" -j2 --target ontap-helper ontap-broker >>"$T/qemu.log" 2>&1 &&
+	cmake --build "$QB" -j2 --target ontap-helper ontap-tap ontap-broker >>"$T/qemu.log" 2>&1 &&
 	DESTDIR=$T/root-qemu cmake --install "$QB" --prefix "$PREFIX" >>"$T/qemu.log" 2>&1; then
 	pass "build and install with ONTAP_INSTALL_AS_QEMU_HELPER=ON"
 else

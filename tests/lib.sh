@@ -309,3 +309,21 @@ put_file() {
 	chown "$2" "$1"
 	chmod "$3" "$1"
 }
+
+# ---- clients built to trust a broker user ----------------------------------
+
+# build_clients_trusting USER SRC: ontap-helper and ontap-tap configured with
+# -DONTAP_BROKER_USER=USER, as a package for a broker run as a dedicated
+# user is built (the clients trust only root and that user), copied into
+# $T/bin-USER (0755, for the test users); sets TRUSTING_BIN.
+build_clients_trusting() {
+	local user=$1 src=$2 b=$T/build-$1
+	cmake -S "$src" -B "$b" -DONTAP_BROKER_USER="$user" >"$b.log" 2>&1 &&
+		cmake --build "$b" -j2 --target ontap-helper ontap-tap >>"$b.log" 2>&1 || {
+		cat "$b.log" >&2
+		die "cannot build the clients with ONTAP_BROKER_USER=$user"
+	}
+	TRUSTING_BIN=$T/bin-$user
+	mkdir -m 0755 "$TRUSTING_BIN"
+	cp "$b/ontap-helper" "$b/ontap-tap" "$TRUSTING_BIN/"
+}

@@ -570,6 +570,8 @@ privilege() {
 	end "$p"
 
 	log "a non-root system user given the capabilities by its supervisor (setpriv, ambient)"
+	build_clients_trusting "$SVC" "$HERE/.."
+	SVC_BIN=$TRUSTING_BIN
 	run=$T/svc-run
 	mkdir -m 0755 "$run"
 	chown "$SVC:$SVC" "$run"
@@ -583,10 +585,16 @@ privilege() {
 		"$(awk '/^Uid:/ { print $3 }' "/proc/$p/status" 2>/dev/null || true)"
 	check_match "non-root broker: exactly NET_ADMIN, SETUID, SETGID; nothing inheritable or ambient" \
 		"^CapInh=$NONE CapPrm=$WANT CapEff=$WANT CapBnd=[0-9a-f]+ CapAmb=$NONE\$" "$(caps "$p")"
+	# clients trust root only unless built for the broker's user (issue 12 item 5)
+	ask svc-default "$S" "$ALICE" br0
+	refused svc-default "refusing the server at \`$S': it runs as uid $(id -u "$SVC"), and ontap-broker must run as root (uid 0)"
+	local helper=$HELPER
+	HELPER=$SVC_BIN/ontap-helper
 	ask svc-alice "$S" "$ALICE" br0
 	granted svc-alice br0
 	ask svc-bob "$S" "$BOB" br0
 	refused svc-bob "access denied by acl file"
+	HELPER=$helper
 	term_wait "$p"
 	check_eq "non-root broker: SIGTERM: exit 0" 0 "$RC_STOP"
 
