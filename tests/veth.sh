@@ -5,6 +5,8 @@
 #                                  quotas shared with taps, and the refusals
 #   veth.sh BUILD_DIR lxc          ontap-lxc-user-nic and lxc-usernet
 #   veth.sh BUILD_DIR rootlesskit  rootlesskit --net=lxc-user-nic with dnsmasq
+#   veth.sh BUILD_DIR differential ontap-lxc-user-nic against Debian's setuid
+#                                  lxc-user-nic over the same scenarios
 # Every refusal is checked to leave nothing: no veth on the host, no new link
 # in the target namespace.
 set -euo pipefail
@@ -12,13 +14,23 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$HERE/lib.sh"
 
-[ $# -eq 2 ] || die "usage: $0 BUILD_DIR native|lxc|rootlesskit"
+[ $# -eq 2 ] || die "usage: $0 BUILD_DIR native|lxc|rootlesskit|differential"
 require_root
 BUILD=$(realpath -e "$1")
 PART=$2
-case $PART in native | lxc | rootlesskit) ;; *) die "unknown part: $PART" ;; esac
+case $PART in native | lxc | rootlesskit | differential) ;; *) die "unknown part: $PART" ;; esac
+# Debian's lxc-user-nic (package liblxc-common, whose lib liblxc1 deps.sh
+# installs), unpacked into the build directory once, never installed: the
+# network is needed for that, so before entering the test's namespaces.
+REFDIR=$BUILD/veth-ref
 if [ -z "${ONTAP_TEST_NS:-}" ]; then
 	bash "$HERE/veth/deps.sh"
+	if [ "$PART" = differential ] && [ ! -x "$REFDIR/usr/libexec/lxc/lxc-user-nic" ]; then
+		mkdir -p "$REFDIR/deb"
+		(cd "$REFDIR/deb" && apt-get download -q liblxc-common 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+		dpkg-deb -x "$(ls "$REFDIR"/deb/liblxc-common_*.deb | head -n 1)" "$REFDIR" ||
+			die "cannot unpack liblxc-common from $REFDIR/deb"
+	fi
 fi
 enter_test_ns "$@"
 init_test_env
@@ -347,6 +359,127 @@ part_rootlesskit() {
 		"verdict=grant uid=$(id -u "$ALICE") .*kind=veth bridge=\"br0\" .*policy=lxc-usernet lxc=\"$ALICE\"" \
 		"$(last_record)"
 	check "no veth left after it exits" wait_for 50 all_veths_are "$before"
+}
+
+# ---- the differential test against Debian's lxc-user-nic ----------------------
+
+# One scenario: "LABEL|RC|SHAPE" on stdout, SHAPE being the program's stdout
+# with a host-side veth name as vethX and numbers as N (lxc-user-nic names
+# its host end vethUID_XXXX, ontap vethXXXXXX: a documented difference).
+shape() { sed -E 's/:veth[[:alnum:]_]+:/:vethX:/g; s/[0-9]+/N/g' "$1" | tr '\n' ' '; }
+step() {
+	local label=$1 rc=0
+	shift
+	"$@" >"$T/d.out" 2>"$T/d.err" || rc=$?
+	printf '%s|%s|%s\n' "$label" "$rc" "$(shape "$T/d.out")"
+	printf '%s: %s\n' "$label" "$(cat "$T/d.out")" >>"$T/$TOOLNAME.stdout"
+	printf '%s: %s\n' "$label" "$(head -c 400 "$T/d.err" | tr '\n' ' ')" >>"$T/$TOOLNAME.stderr"
+}
+veth_none_left() { [ "$(ip -o link show type veth | grep -vc nb0)" -eq 0 ]; }
+
+# users' lines only: lxc-user-nic 5.0.2 crashes on any @group line its caller
+# is not in (see below), so the group scenarios get a file of their own
+USERNET_USERS="$ALICE veth br0 1
+$BOB veth br9000 2"
+USERNET_GROUP="@$G_LXC veth br0 2"
+
+# scenarios TOOL: the verdicts the issue lists, each from a clean slate
+scenarios() {
+	local tool=$1 apid
+	printf '%s\n' "$USERNET_USERS" >"$T/usernet"
+	netns_as "$ALICE" init
+	apid=$NSPID
+	step "alice: first veth, no nicname" run_as "$ALICE" init "$tool" create /l c "$apid" veth br0
+	step "alice: count used up" run_as "$ALICE" init "$tool" create /l c "$apid" veth br0 eth1
+	step "alice: no line for br9000" run_as "$ALICE" init "$tool" create /l c "$apid" veth br9000 eth1
+	step "bob: alice's pid" run_as "$BOB" init "$tool" create /l c "$apid" veth br9000 eth0
+	step "alice: a pid that does not exist" run_as "$ALICE" init "$tool" create /l c 2147483647 veth br0 eth0
+	step "alice: too few arguments" run_as "$ALICE" init "$tool" create /l c "$apid" veth
+	step "alice: too many arguments" run_as "$ALICE" init "$tool" create /l c "$apid" veth br0 e x
+	step "alice: unknown command" run_as "$ALICE" init "$tool" make /l c "$apid" veth br0 eth0
+	step "alice: bad pid" run_as "$ALICE" init "$tool" create /l c x veth br0 eth0
+	step "alice: delete on a Linux bridge" \
+		run_as "$ALICE" init "$tool" delete /l c "/proc/$apid/ns/net" veth br0 eth0
+	stop_ns
+	netns_as "$BOB" init
+	step "bob: no line for br0" run_as "$BOB" init "$tool" create /l c "$NSPID" veth br0 eth0
+	step "bob: his line for br9000" run_as "$BOB" init "$tool" create /l c "$NSPID" veth br9000 eth0
+	step "bob: nicname taken in the container" \
+		run_as "$BOB" init "$tool" create /l c "$NSPID" veth br9000 eth0
+	step "bob: the host's own namespace (his own pid)" \
+		run_as "$BOB" init sh -c 'exec "$0" create /l c $$ veth br9000 eth0' "$tool"
+	stop_ns
+	printf '%s\n' "$USERNET_GROUP" >"$T/usernet"
+	netns_as "$CAROL" init
+	step "carol: @group, first of 2" run_as "$CAROL" init "$tool" create /l c "$NSPID" veth br0 eth0
+	step "carol: @group, second of 2" run_as "$CAROL" init "$tool" create /l c "$NSPID" veth br0 eth1
+	step "carol: @group used up" run_as "$CAROL" init "$tool" create /l c "$NSPID" veth br0 eth2
+	stop_ns
+	wait_for 50 veth_none_left
+	step "veths left after all namespaces ended" sh -c 'ip -o link show type veth | grep -vc nb0'
+}
+
+part_differential() {
+	local ref=$REFDIR/usr/libexec/lxc/lxc-user-nic rdir=$T/refbin wrap rc label line before
+	[ -x "$ref" ] || die "no reference lxc-user-nic at $ref"
+	: >"$T/usernet"
+	chmod 0644 "$T/usernet"
+	use_usernet "$T/usernet"
+	# lxc-user-nic keeps its database in /run/lxc: a /run of our own
+	mount -t tmpfs -o mode=0755 ontap-run /run
+	ONTAP_MOUNTS+=(/run)
+	# setuid root only here: a tmpfs of this mount namespace, gone with it
+	mkdir -m 0755 "$rdir"
+	mount -t tmpfs -o mode=0755 ontap-ref "$rdir"
+	ONTAP_MOUNTS+=("$rdir")
+	install -o root -g root -m 4755 "$ref" "$rdir/lxc-user-nic"
+	log "reference: Debian's lxc-user-nic $(dpkg-deb -f "$(ls "$REFDIR"/deb/liblxc-common_*.deb | head -n 1)" Version), setuid in this mount namespace only"
+
+	TOOLNAME=ref scenarios "$rdir/lxc-user-nic" >"$T/ref.verdicts"
+	TOOLNAME=ontap scenarios "$LUN" >"$T/ontap.verdicts"
+	while IFS= read -r line; do
+		label=${line%%|*}
+		check_eq "same exit status and output: $label" "$line" \
+			"$(grep -F -- "$label|" "$T/ontap.verdicts" | head -n 1)"
+	done <"$T/ref.verdicts"
+	check_eq "as many scenarios" "$(wc -l <"$T/ref.verdicts")" "$(wc -l <"$T/ontap.verdicts")"
+	log "stderr, reference:"
+	sed 's/^/#   /' "$T/ref.stderr"
+	log "stderr, ontap:"
+	sed 's/^/#   /' "$T/ontap.stderr"
+
+	log "a namespace root made, holding a process of alice: both refuse; ontap before making anything"
+	printf '%s\n' "$USERNET_USERS" >"$T/usernet"
+	unshare -n setpriv --reuid "$ALICE" --regid "$(id -gn "$ALICE")" --init-groups sleep 60 &
+	wrap=$!
+	ONTAP_PIDS+=("$wrap")
+	wait_for 20 other_ns "$wrap" || die "no root-made namespace"
+	rc=0
+	run_as "$ALICE" init "$rdir/lxc-user-nic" create /l c "$wrap" veth br0 eth0 >"$T/x.out" 2>&1 || rc=$?
+	check_eq "lxc-user-nic: refused (after making the pair and moving it in)" 1 "$rc"
+	# lxc-user-nic deletes the host end by the peer's old name, in the wrong namespace
+	log "lxc-user-nic left $(($(ns_links "$wrap") - 1)) link(s) in that namespace besides lo"
+	before=$(ns_links "$wrap")
+	rc=0
+	run_as "$ALICE" init "$LUN" create /l c "$wrap" veth br0 eth0 >"$T/x.out" 2>"$T/x.err" || rc=$?
+	check_eq "ontap-lxc-user-nic: refused" 1 "$rc"
+	check_has "ontap-lxc-user-nic: refused for the namespace's owner" "belongs to the host" "$(cat "$T/x.err")"
+	check_eq "ontap-lxc-user-nic: nothing added to that namespace" "$before" "$(ns_links "$wrap")"
+	stop_pid "$wrap"
+	forget_pid "$wrap"
+	check "no veth left on the host" wait_for 50 veth_none_left
+
+	log "documented difference: an @group line the caller is not in"
+	printf '%s\n%s\n' "$USERNET_GROUP" "$USERNET_USERS" >"$T/usernet"
+	netns_as "$ALICE" init
+	rc=0
+	run_as "$ALICE" init "$rdir/lxc-user-nic" create /l c "$NSPID" veth br0 eth0 >"$T/x.out" 2>&1 || rc=$?
+	check_eq "lxc-user-nic dies of SIGSEGV (exit 139), making nothing" "139:1" "$rc:$(ns_links "$NSPID")"
+	rc=0
+	run_as "$ALICE" init "$LUN" create /l c "$NSPID" veth br0 eth0 >"$T/x.out" 2>"$T/x.err" || rc=$?
+	check_eq "ontap-lxc-user-nic applies alice's own line" 0 "$rc"
+	stop_ns
+	check "no veth left at the end" wait_for 50 veth_none_left
 }
 
 "part_$PART"

@@ -6,9 +6,10 @@
 #   uidmap            newuidmap/newgidmap, which rootlesskit needs
 #   dnsmasq-base      the DHCP server on the test bridge (no service: only the binary)
 #   liblxc1           what Debian's lxc-user-nic links; the differential test
-#                     takes that binary from the lxc package with `apt-get
-#                     download' and never installs lxc itself, whose lxc-net
-#                     service would make a bridge on the host
+#                     takes that binary from liblxc-common with `apt-get
+#                     download' (installing it would put a setuid lxc-user-nic
+#                     on the host; lxc itself brings lxc-net, whose service
+#                     would make a bridge on the host)
 set -euo pipefail
 pkgs=(iputils-ping rootlesskit uidmap dnsmasq-base liblxc1 iproute2 util-linux passwd dpkg)
 missing=()
