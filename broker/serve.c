@@ -83,6 +83,17 @@ static int veth_request(const struct proto_msg *msg, int nsfd, struct request *r
 	return 0;
 }
 
+/* bridge.conf's policy_check() records the executable; lxc-usernet's path does it here */
+static void veth_exe(struct request *rq)
+{
+	char proc[32];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)rq->peer.pid);
+	n = readlink(proc, rq->policy.exe, sizeof(rq->policy.exe) - 1);
+	rq->policy.exe[n > 0 ? n : 0] = '\0';
+}
+
 /*
  * As the requester: the name, then the namespace -- the descriptor the
  * client sent, checked with the kernel's identity of the requester, never
@@ -105,6 +116,7 @@ static int veth_decide(struct request *rq)
 	}
 	if (!vp->lxc)
 		return 0;
+	veth_exe(rq);
 	r = vethreq_usernet(ONTAP_LXC_USERNET_PATH, &rq->peer, rq->bridge, &vp->usernet,
 			    rq->reason, sizeof(rq->reason));
 	if (r < 0) {
