@@ -44,7 +44,7 @@ bool client_errno_temporary(int err)
 {
 	switch (err) {
 	case EAGAIN: case ETIMEDOUT: case EINTR: case EBUSY: case ENOMEM: case ENOBUFS:
-	case EMFILE: case ENFILE: case ECONNREFUSED: case ECONNRESET: case ENOENT:
+	case EMFILE: case ENFILE:
 		return true;
 	default:
 		return false;

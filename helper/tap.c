@@ -33,14 +33,9 @@ static void __attribute__((format(printf, 2, 3), noreturn)) die(int status, cons
 	exit(status);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "Usage: %s [--queues N] [--vnet-hdr] [--fd FD] BRIDGE PROG [ARG...]\n", prog);
-}
-
 static void help(void)
 {
-	usage(stdout);
+	printf("Usage: %s [--queues N] [--vnet-hdr] [--fd FD] BRIDGE PROG [ARG...]\n", prog);
 	printf("Asks ontap-broker (%s, or $ONTAP_SOCKET) for a tap on BRIDGE, then\n"
 	       "runs PROG with it open: N queues (--queues, 1 to %d; 2 or more make a\n"
 	       "multiqueue tap) at descriptors FD, FD+1, ... (--fd, default %d), listed in\n"
@@ -118,9 +113,8 @@ int main(int argc, char *argv[])
 		printf("%s (ontap) %s\n", prog, ONTAP_VERSION);
 		return EXIT_SUCCESS;
 	case TAPARGS_USAGE:
-		fprintf(stderr, "%s: %s\n", prog, a.why);
-		usage(stderr);
-		return TAP_EXIT_USAGE;
+		die(TAP_EXIT_USAGE, "%s (usage: %s [--queues N] [--vnet-hdr] [--fd FD] BRIDGE PROG "
+		    "[ARG...])", a.why, prog);
 	case TAPARGS_RUN:
 		break;
 	}

@@ -327,3 +327,59 @@ build_clients_trusting() {
 	mkdir -m 0755 "$TRUSTING_BIN"
 	cp "$b/ontap-helper" "$b/ontap-tap" "$TRUSTING_BIN/"
 }
+
+# ---- the test guest (tests/e2e/): qemu boots it, it pings a peer -----------
+
+ONTAP_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# guest_prepare BUILD: qemu and the guest's packages (tests/e2e/deps.sh), and
+# the guest in BUILD/e2e-guest (tests/e2e/build-guest.sh, cached).  Needs the
+# network: call it before enter_test_ns.
+guest_prepare() {
+	bash "$ONTAP_LIB_DIR/e2e/deps.sh"
+	bash "$ONTAP_LIB_DIR/e2e/build-guest.sh" "$1/e2e-guest"
+}
+
+# guest_stage BUILD DIR: the guest's kernel and initramfs in DIR (0755), for
+# the test users
+guest_stage() {
+	install -d -m 0755 "$2"
+	install -m 0644 "$1/e2e-guest/vmlinuz" "$1/e2e-guest/initrd.gz" "$2/"
+}
+
+# guest_accel USER PROBE-DIR GUEST-DIR: ACCEL=kvm if a guest boots under
+# /dev/kvm as USER (it may be there and open and still run nothing, under
+# broken nested virtualisation: only a boot proves it), else tcg; KVM_NOTE
+# says why.
+guest_accel() {
+	local user=$1 d=$2 g=$3
+	ACCEL=tcg
+	KVM_NOTE="$user may not open /dev/kvm"
+	run_as "$user" init sh -c 'test -r /dev/kvm && test -w /dev/kvm' 2>/dev/null || return 0
+	KVM_NOTE="/dev/kvm booted no guest in 20 s"
+	install -d -m 0755 -o "$user" -g "$(id -g "$user")" "$d"
+	# no ontap.ip=: the guest says so and powers off at once
+	run_as "$user" init timeout -k 5 20 qemu-system-x86_64 -nodefaults -machine pc -accel kvm \
+		-m 256 -smp 1 -display none -no-reboot -serial "file:$d/serial.log" \
+		-kernel "$g/vmlinuz" -initrd "$g/initrd.gz" \
+		-append "console=ttyS0 quiet panic=-1" >/dev/null 2>&1 || true
+	if grep -aq 'ontap-guest: RESULT' "$d/serial.log" 2>/dev/null; then
+		ACCEL=kvm
+		KVM_NOTE="/dev/kvm works"
+	fi
+}
+
+# guest_qemu_argv GUEST-DIR SERIAL CPUS KERNEL-ARGS: QEMU, a small headless
+# guest (no NIC: the caller adds -netdev and -device) under $ACCEL
+guest_qemu_argv() {
+	QEMU=(qemu-system-x86_64 -nodefaults -machine pc -accel "$ACCEL" -m 256 -smp "$3"
+		-display none -no-reboot -serial "file:$2"
+		-kernel "$1/vmlinuz" -initrd "$1/initrd.gz"
+		-append "console=ttyS0 quiet panic=-1 ipv6.disable=1 $4")
+}
+
+# stop_and_forget PID: stop_pid, then forget_pid (a process done with mid-suite)
+stop_and_forget() {
+	stop_pid "$1"
+	forget_pid "$1"
+}

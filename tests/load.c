@@ -1208,10 +1208,13 @@ static const struct mcase mcases[] = {
 	{ "1 MiB of junk", X_REFUSE_CLOSE, 0, act_huge, { 0 }, 0, false },
 	{ "wrong magic", X_REFUSE, EPROTO, act_bytes, { HDR(0x4f4e5451u, 1, 1, 8), BR0 }, 20, false },
 	{ "version 0", X_REFUSE, EPROTONOSUPPORT, act_bytes, { HDR(ONTP, 0, 1, 8), BR0 }, 20, false },
-	{ "version 2", X_REFUSE, EPROTONOSUPPORT, act_bytes, { HDR(ONTP, 2, 1, 8), BR0 }, 20, false },
+	{ "version 3", X_REFUSE, EPROTONOSUPPORT, act_bytes, { HDR(ONTP, 3, 1, 8), BR0 }, 20, false },
+	/* version 2's REQUEST is laid out otherwise: 8 bytes are below its minimum */
+	{ "version 2 with a version-1 body", X_REFUSE, EPROTO, act_bytes, { HDR(ONTP, 2, 1, 8), BR0 }, 20, false },
 	{ "version 0xffff", X_REFUSE, EPROTONOSUPPORT, act_bytes, { HDR(ONTP, 0xffff, 1, 8), BR0 }, 20, false },
 	{ "type 0", X_REFUSE, EPROTO, act_bytes, { HDR(ONTP, 1, 0, 8), BR0 }, 20, false },
-	{ "type GRANT sent to the broker", X_REFUSE, EPROTO, act_bytes, { HDR(ONTP, 1, 2, 8), BR0 }, 20, false },
+	/* a GRANT carries its tap's descriptor: without one it is malformed before its type matters */
+	{ "type GRANT sent to the broker", X_REFUSE, EBADMSG, act_bytes, { HDR(ONTP, 1, 2, 8), BR0 }, 20, false },
 	{ "type REFUSE sent to the broker", X_REFUSE, EPROTO, act_bytes,
 	  { HDR(ONTP, 1, 3, 8), 0, 0, 0, 13, 0, 2, 'n', 'o' }, 20, false },
 	{ "type 4", X_REFUSE, EPROTO, act_bytes, { HDR(ONTP, 1, 4, 8), BR0 }, 20, false },

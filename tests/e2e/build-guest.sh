@@ -20,7 +20,9 @@ if [ -s "$cache/vmlinuz" ] && [ -s "$cache/initrd.gz" ] &&
 	[ "$(cat "$cache/stamp" 2>/dev/null)" = "$stamp" ]; then
 	exit 0
 fi
-if ! /bin/busybox --list 2>/dev/null | grep -qx insmod; then
+# grep reads it all: with -q it would stop early, busybox would die of
+# SIGPIPE, and pipefail would call that a missing insmod
+if ! /bin/busybox --list 2>/dev/null | grep -x insmod >/dev/null; then
 	echo "build-guest: needs busybox-static (/bin/busybox)" >&2
 	exit 1
 fi
