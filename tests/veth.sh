@@ -224,6 +224,25 @@ part_native() {
 		run_as "$ALICE" init "$VETH" --name abcdefghijklmnop br0
 	refused "bad argv: a 16-byte bridge" 2 "not a valid bridge name" \
 		run_as "$ALICE" init "$VETH" abcdefghijklmnop
+	log "servers that are not the broker"
+	local fake
+	spawn_as /dev/null "$T/fake1.out" "$T/fake1.err" "$BOB" init "$BUILD/tests/fakebroker" \
+		"$W/fake.sock" file /etc/passwd
+	fake=$SPAWN_PID
+	wait_for 50 grep -q ready "$T/fake1.out" || die "fakebroker did not start"
+	refused "a server run by another user" 1 "refusing the server at \`$W/fake.sock': it runs as uid $(id -u "$BOB")" \
+		run_as "$ALICE" init env ONTAP_SOCKET="$W/fake.sock" "$VETH" --pid "$NSPID" br0
+	stop_pid "$fake"
+	forget_pid "$fake"
+	rm -f "$W/fake.sock"
+	"$BUILD/tests/fakebroker" "$T/v1.sock" v1 >"$T/fake2.out" 2>"$T/fake2.err" &
+	fake=$!
+	ONTAP_PIDS+=("$fake")
+	wait_for 50 grep -q ready "$T/fake2.out" || die "fakebroker v1 did not start"
+	refused "a version-1 broker" 1 "is too old: it speaks protocol version 1 only" \
+		run_as "$ALICE" init env ONTAP_SOCKET="$T/v1.sock" "$VETH" --pid "$NSPID" br0
+	stop_pid "$fake"
+	forget_pid "$fake"
 	check_eq "refusals: the namespace has only lo and its one veth" 2 "$(ns_links "$NSPID")"
 	stop_ns
 	check "no veth left at the end" wait_for 50 veth_gone_from_host 0
