@@ -23,13 +23,15 @@ case $PART in native | lxc | rootlesskit | differential) ;; *) die "unknown part
 # installs), unpacked into the build directory once, never installed: the
 # network is needed for that, so before entering the test's namespaces.
 REFDIR=$BUILD/veth-ref
+ref_deb() { find "$REFDIR/deb" -name 'liblxc-common_*.deb' | sort | tail -n 1; }
 if [ -z "${ONTAP_TEST_NS:-}" ]; then
 	bash "$HERE/veth/deps.sh"
 	if [ "$PART" = differential ] && [ ! -x "$REFDIR/usr/libexec/lxc/lxc-user-nic" ]; then
 		mkdir -p "$REFDIR/deb"
-		(cd "$REFDIR/deb" && apt-get download -q liblxc-common 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-		dpkg-deb -x "$(ls "$REFDIR"/deb/liblxc-common_*.deb | head -n 1)" "$REFDIR" ||
-			die "cannot unpack liblxc-common from $REFDIR/deb"
+		# apt's _apt user may not write here: it then downloads as root, and says so
+		(cd "$REFDIR/deb" && apt-get download -q liblxc-common 2>&1) |
+			{ grep -v '^W: Download is performed unsandboxed' || true; }
+		dpkg-deb -x "$(ref_deb)" "$REFDIR" || die "cannot unpack liblxc-common from $REFDIR/deb"
 	fi
 fi
 enter_test_ns "$@"
@@ -132,7 +134,7 @@ refused() {
 # ---- ontap-veth ------------------------------------------------------------
 
 part_native() {
-	local name ifx peer pifx br pid
+	local name ifx peer pifx pid
 
 	log "inside unshare -Urn, the caller's own namespace"
 	# shellcheck disable=SC2016 # expanded by the inner shell
@@ -142,7 +144,7 @@ part_native() {
 	local wrap=$SPAWN_PID
 	wait_for 100 test -e "$W/own.ready" || fail "ontap-veth inside unshare -Urn" "$(cat "$W/own.err")"
 	pid=$(pgrep -P "$wrap" -x sleep)
-	read -r name ifx peer pifx br <"$W/own.veth"
+	read -r name ifx peer pifx _ <"$W/own.veth"
 	check_match "prints host end, ifindex, peer, ifindex, bridge" '^veth[a-z0-9]{6} [0-9]+ eth0 [0-9]+ br0$' "$(cat "$W/own.veth")"
 	check_eq "eth0 inside has the bridge's MTU" 1400 "$(ns_link "$pid" eth0 mtu)"
 	check_eq "eth0's ifindex is the one printed" "$pifx" "$(ns_link "$pid" eth0 ifindex)"
@@ -165,7 +167,7 @@ part_native() {
 	netns_as "$ALICE" init
 	run_as "$ALICE" init "$VETH" --pid "$NSPID" --name e1 br9000 >"$T/pid.out" 2>"$T/pid.err" ||
 		fail "ontap-veth --pid" "$(cat "$T/pid.err")"
-	read -r name ifx peer pifx br <"$T/pid.out"
+	read -r name ifx peer pifx _ <"$T/pid.out"
 	check_eq "--name e1 inside" e1 "$peer"
 	check_eq "e1 has br9000's MTU" 9000 "$(ns_link "$NSPID" e1 mtu)"
 	check_eq "host end on br9000" br9000 "$(basename "$(readlink "/sys/class/net/$name/master")")"
@@ -317,6 +319,7 @@ EOF2
 	netns_as "$BOB" init
 	refused "bob: no line for br0" 1 "no lxc-usernet entry for user \`$BOB', type veth, bridge \`br0'" \
 		run_as "$BOB" init "$LUN" create /l c "$NSPID" veth br0 eth0
+	# shellcheck disable=SC2016 # $$: the inner shell's own pid
 	refused "bob: the host's own namespace (his pid)" 1 "the broker's own network namespace" \
 		run_as "$BOB" init sh -c 'exec "$0" create /l c $$ veth br9000 eth0' "$LUN"
 	stop_ns
@@ -425,6 +428,7 @@ scenarios() {
 	step "bob: his line for br9000" run_as "$BOB" init "$tool" create /l c "$NSPID" veth br9000 eth0
 	step "bob: nicname taken in the container" \
 		run_as "$BOB" init "$tool" create /l c "$NSPID" veth br9000 eth0
+	# shellcheck disable=SC2016 # $$: the inner shell's own pid
 	step "bob: the host's own namespace (his own pid)" \
 		run_as "$BOB" init sh -c 'exec "$0" create /l c $$ veth br9000 eth0' "$tool"
 	stop_ns
@@ -452,7 +456,7 @@ part_differential() {
 	mount -t tmpfs -o mode=0755 ontap-ref "$rdir"
 	ONTAP_MOUNTS+=("$rdir")
 	install -o root -g root -m 4755 "$ref" "$rdir/lxc-user-nic"
-	log "reference: Debian's lxc-user-nic $(dpkg-deb -f "$(ls "$REFDIR"/deb/liblxc-common_*.deb | head -n 1)" Version), setuid in this mount namespace only"
+	log "reference: Debian's lxc-user-nic $(dpkg-deb -f "$(ref_deb)" Version), setuid in this mount namespace only"
 
 	TOOLNAME=ref scenarios "$rdir/lxc-user-nic" >"$T/ref.verdicts"
 	TOOLNAME=ontap scenarios "$LUN" >"$T/ontap.verdicts"
