@@ -27,7 +27,9 @@ struct veth {
  * 0xfe (so the bridge keeps its address), the alias (the census's
  * attribution, may be NULL), enslaved to br and up; the peer created
  * directly in the namespace netns_fd under peer_name (a valid name, or NULL
- * for "eth0") with br's MTU, left down for its owner to configure.
+ * or "" for "eth0"; a kernel template like "eth%d" is resolved, and
+ * v->peer_name is the name the namespace gave it) with br's MTU, left down
+ * for its owner to configure.
  * 0 or -errno: -EEXIST when peer_name is taken in the namespace.  On error
  * nothing is left, on the host or in the namespace, and err gets a line
  * for the user.
