@@ -231,12 +231,15 @@ int veth_create(const struct bridge *br, int netns_fd, const char *peer_name, co
 	if (r < 0)
 		return r;
 	r = lookup(v->name, &f);
-	if (r == 0 && !f.is_veth)
-		r = -ENODEV;    /* gone, or replaced, between two messages */
 	if (r < 0) {
 		snprintf(err, errlen, "cannot find the veth `%s' just made: %s", v->name, strerror(-r));
 		delete_by_name(v->name);
 		return r;
+	}
+	if (!f.is_veth) {
+		/* replaced between two messages (only CAP_NET_ADMIN can): not ours to delete */
+		snprintf(err, errlen, "the veth `%s' just made is gone", v->name);
+		return -ENODEV;
 	}
 	v->ifindex = f.ifindex;
 	/* IFLA_LINK is left out when the peer's ifindex equals ours */
