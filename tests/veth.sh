@@ -158,7 +158,7 @@ part_native() {
 	check_match "audit: grant, kind=veth, owner" \
 		"verdict=grant uid=$(id -u "$ALICE") .*kind=veth bridge=\"br0\" veth=$name ifindex=$ifx peer=\"eth0\" peer_ifindex=$pifx netns_owner=$(id -u "$ALICE") policy=bridge.conf" \
 		"$(last_record)"
-	check_match "--list shows it" "^$name +br0 +$ALICE " "$("$BUILD/ontap-broker" --list)"
+	check_match "--list shows it, state veth" "^$name +br0 +$ALICE .* veth$" "$("$BUILD/ontap-broker" --list)"
 	stop_pid "$wrap"
 	forget_pid "$wrap"
 	check "the pair goes with the namespace" wait_for 50 link_gone "$name"
