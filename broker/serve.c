@@ -33,6 +33,7 @@ struct veth_part {
 	size_t peer_len;
 	struct vethreq_usernet usernet;
 	char charge[CENSUS_LXC_MAX];
+	int lock_err;              /* why veth_lock() could not open the lock, or 0 */
 	struct veth veth;
 };
 
@@ -136,9 +137,8 @@ static void veth_lock(const struct broker_conf *conf, struct request *rq)
 	if (access(ONTAP_LXC_USERNET_PATH, F_OK) < 0)
 		return;
 	rq->lock = open(conf->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (rq->lock < 0)
-		log_line("cannot open `%s' (for lxc-usernet counts): %s", conf->lock_path,
-			 strerror(errno));
+	/* said by veth_make(), for the requests that needed it: not on every tap's */
+	rq->vp.lock_err = rq->lock < 0 ? errno : 0;
 }
 
 /* What needs the broker's identity: its own namespaces, to tell the host's. */
@@ -164,9 +164,12 @@ static int veth_make(const struct bridge *br, struct tap_owner *me, struct reque
 	snprintf(why, sizeof(why), "%s", rq->reason);
 	if (vp->lxc) {
 		/* counting the lines' veths is only sound under the lock */
-		if (rq->lock < 0)
+		if (rq->lock < 0) {
+			log_line("cannot open the quota lock (for lxc-usernet counts): %s",
+				 strerror(rq->vp.lock_err ? rq->vp.lock_err : ENOENT));
 			return refuse(rq, ENOLCK, "cannot count lxc-usernet veths: the broker's "
 				      "quota lock failed");
+		}
 		r = vethreq_charge(&vp->usernet, br->ifindex, vp->charge, why, sizeof(why));
 		if (r < 0)
 			return refuse(rq, -r, "%s", why);
