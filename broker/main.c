@@ -495,7 +495,9 @@ static int list_cb(const struct tap_entry *t, void *ctx)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&since, &tm));
 	printf("%-15s %-15s %-12s %7d  %s  %s%s\n", t->name, br,
 	       pw ? pw->pw_name : "?", t->owner.pid, when,
-	       t->attached ? "attached" : "detached", t->persist ? ",persistent" : "");
+	       /* a veth has no holder: it lives as long as its namespace */
+	       t->kind == CENSUS_VETH ? "veth" : t->attached ? "attached" : "detached",
+	       t->persist ? ",persistent" : "");
 	return 0;
 }
 
