@@ -30,6 +30,7 @@
 #include "inetd.h"
 #include "listener.h"
 #include "log.h"
+#include "netns.h"
 #include "socket.h"
 
 enum mode { MODE_LISTEN, MODE_INETD, MODE_CHECK, MODE_CHECK_CONFIG, MODE_LIST };
@@ -583,6 +584,9 @@ int main(int argc, char *argv[])
 	}
 	apply_logging(&conf);
 	if (check_lock(&conf, err, sizeof(err)) < 0)
+		die("%s", err);
+	/* what a veth's target namespace is checked against, in every process after this */
+	if (netns_host_init(err, sizeof(err)) < 0)
 		die("%s", err);
 	if (o.mode == MODE_INETD) {
 		serve_stdin(&conf);

@@ -36,6 +36,18 @@ int netns_ref_self(struct netns_ref *ref, char *err, size_t errlen)
 	return r;
 }
 
+static struct netns_ref host_ns;
+
+int netns_host_init(char *err, size_t errlen)
+{
+	return netns_ref_self(&host_ns, err, errlen);
+}
+
+const struct netns_ref *netns_host(void)
+{
+	return &host_ns;
+}
+
 /* the owner of the user namespace that owns netns fd: 0 or -errno */
 static int owner_of(int fd, const struct netns_ref *ref, uid_t *owner, int *host)
 {

@@ -26,6 +26,16 @@ struct netns_ref {
 int netns_ref_self(struct netns_ref *ref, char *err, size_t errlen);
 
 /*
+ * netns_ref_self() once for the whole broker, at start-up, before any
+ * worker or maker is forked (they inherit it): a worker, being the
+ * requester and not dumpable, could not read /proc/self/ns.  0 or -errno.
+ */
+int netns_host_init(char *err, size_t errlen);
+
+/* What netns_host_init() recorded (all zero before it). */
+const struct netns_ref *netns_host(void);
+
+/*
  * 0 iff fd is a network namespace (fstatfs NSFS_MAGIC, NS_GET_NSTYPE ==
  * CLONE_NEWNET) other than ref's, whose owning user namespace is not ref's
  * own (the host's) and was created by uid (NS_GET_USERNS, NS_GET_OWNER_UID).
