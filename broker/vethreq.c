@@ -48,7 +48,7 @@ static int slurp(const char *path, char **buf, size_t *len)
 }
 
 /* The requester's names, as lxc-user-nic finds its caller's (getpwuid, getgrgid). */
-static int names(const struct identity *p, char **user, char ***groups, size_t *ng)
+static int names(const struct peer *p, char **user, char ***groups, size_t *ng)
 {
 	struct passwd *pw = getpwuid(p->uid);
 
@@ -77,7 +77,7 @@ static void free_names(char *user, char **groups, size_t ng)
 	free(user);
 }
 
-int vethreq_usernet(const char *path, const struct identity *p, const char *bridge,
+int vethreq_usernet(const char *path, const struct peer *p, const char *bridge,
 		    struct vethreq_usernet *u, char *reason, size_t len)
 {
 	struct usernet_query q = { .type = "veth", .bridge = bridge };

@@ -28,13 +28,13 @@ struct vethreq_usernet {
 
 /*
  * Reads path (lxc-usernet) with the caller's own identity, and finds the
- * lines for p's user name and groups (the identity's: names from the passwd
+ * lines for p's user name and supplementary groups (names from the passwd
  * and group databases), of type "veth", on bridge.  0, or -errno with a
  * line for the user in reason: -ENOENT (no line applies; also a file that
  * is missing or unreadable, as lxc-user-nic has no grant then either),
  * -EFBIG, -E2BIG, or the error that stopped the read.
  */
-int vethreq_usernet(const char *path, const struct identity *p, const char *bridge,
+int vethreq_usernet(const char *path, const struct peer *p, const char *bridge,
 		    struct vethreq_usernet *u, char *reason, size_t len);
 
 /*

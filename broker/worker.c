@@ -168,21 +168,25 @@ static int veth_target(const struct identity *id, int nsfd, struct verdict *v)
 /*
  * PROTO_F_LXC_USERNET: lxc-usernet decides instead of bridge.conf, read as
  * the requester like bridge.conf; the lines that apply go to the maker,
- * which charges the veth to one of them under the quota lock.
+ * which charges the veth to one of them under the quota lock.  @GROUP lines
+ * match this connection's own groups (SO_PEERGROUPS), as lxc-user-nic
+ * matches its caller's getgroups(), not the identity's database-joined set:
+ * the file only grants, so a group shed only loses a grant, and a group the
+ * process does not hold must not win one.
  */
-static int veth_usernet(const struct identity *id, pid_t pid, struct verdict *v)
+static int veth_usernet(const struct peer *p, struct verdict *v)
 {
 	struct vethreq_usernet *u = malloc(sizeof(*u));
 	int r;
 
-	exe_of(pid, v);
+	exe_of(p->pid, v);
 	if (!u)
 		return refuse(v, ENOMEM, "out of memory");
-	r = vethreq_usernet(ONTAP_LXC_USERNET_PATH, id, v->bridge, u, v->reason,
+	r = vethreq_usernet(ONTAP_LXC_USERNET_PATH, p, v->bridge, u, v->reason,
 			    sizeof(v->reason));
 	if (r == 0 && u->n > VERDICT_USERNET_MAX)
 		r = refuse(v, E2BIG, "%s: more than %d lines apply to uid %u on `%s'",
-			   ONTAP_LXC_USERNET_PATH, VERDICT_USERNET_MAX, (unsigned)id->uid, v->bridge);
+			   ONTAP_LXC_USERNET_PATH, VERDICT_USERNET_MAX, (unsigned)p->uid, v->bridge);
 	else if (r < 0) {
 		v->denied = r == -ENOENT;
 		v->err = r == -ENOENT ? EACCES : -r;
@@ -222,8 +226,8 @@ static int acl(const struct broker_conf *conf, pid_t pid, struct verdict *v)
  * name that is no interface, or no bridge, is still put to the ACL first, as
  * the reference does, so a denied user learns nothing more than before.
  */
-static int decide(const struct broker_conf *conf, const struct identity *id, pid_t pid,
-		  int nsfd, struct verdict *v)
+static int decide(const struct broker_conf *conf, const struct identity *id,
+		  const struct peer *p, int nsfd, struct verdict *v)
 {
 	char asked[IFNAMSIZ] = "", why[sizeof(v->reason)];
 	struct bridge br;
@@ -240,9 +244,9 @@ static int decide(const struct broker_conf *conf, const struct identity *id, pid
 	if (v->kind == PROTO_KIND_VETH && veth_target(id, nsfd, v) < 0)
 		return -v->err;
 	if (v->kind == PROTO_KIND_VETH && (v->flags & PROTO_F_LXC_USERNET))
-		r = veth_usernet(id, pid, v);
+		r = veth_usernet(p, v);
 	else
-		r = acl(conf, pid, v);
+		r = acl(conf, p->pid, v);
 	if (r < 0)
 		return r;
 	/* allowed, but no such bridge: bridge_resolve() said why, in qemu's words */
@@ -273,7 +277,7 @@ static void serve_one(int sock, const struct job *job, const struct identity *id
 	else if (!identity_admits(id, p))
 		refuse(v, EPERM, "the caller's credentials are not this worker's");
 	else if (read_request(sock, job, conf, v, nsfd) == 0)
-		decide(conf, id, p->pid, *nsfd, v);
+		decide(conf, id, p, *nsfd, v);
 	free(p);
 	if (*nsfd >= 0 && v->err) {
 		close(*nsfd);
