@@ -78,7 +78,7 @@ static void decide_and_make(int conn, int chan, const struct broker_conf *conf,
 			    const struct identity *who, pid_t pid, struct verdict *v)
 {
 	struct job job = { .id = 1, .deadline_ms = conf->deadline_s * 1000 };
-	struct make_req req;
+	struct make_lxc req;
 	struct make_resp resp;
 	int fds[MAKER_FDS_MAX], lock = maker_open_lock(conf), nsfd = -1;
 	int r = chan_send(chan, &job, sizeof(job), &conn, 1);
@@ -96,8 +96,9 @@ static void decide_and_make(int conn, int chan, const struct broker_conf *conf,
 	} else if (v->err) {
 		answer(conn, who, pid, v, NULL, NULL);
 	} else {
-		maker_req_fill(conf, who, pid, 1, v, &req);
-		maker_make(conf, lock, &req, nsfd, &resp, fds);
+		bool lxc = maker_req_fill(conf, who, pid, 1, v, &req) == MAKER_MAKE_LXC;
+
+		maker_make(conf, lock, &req.make, lxc ? req.usernet : NULL, nsfd, &resp, fds);
 		if (answer(conn, who, pid, v, &resp, fds) < 0)
 			unmake(v, &resp);
 		for (unsigned i = 0; resp.err == 0 && i < resp.nfds; i++)

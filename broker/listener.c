@@ -406,8 +406,7 @@ static void to_maker(struct listener *l, int slot)
 	int r = m ? 0 : -ENOMEM;
 
 	if (m) {
-		m->op = MAKER_MAKE;
-		maker_req_fill(l->conf, &c->who, c->pid, c->seq, c->v, &m->make);
+		m->op = maker_req_fill(l->conf, &c->who, c->pid, c->seq, c->v, &m->lxc);
 		r = to_maker_op(l, m, c->nsfd);
 	}
 	free(m);

@@ -52,10 +52,12 @@ void maker_owner(const struct broker_conf *conf, const struct identity *id, pid_
 			o->groups[o->ngroups++] = conf->quotas[i].id;
 }
 
-void maker_req_fill(const struct broker_conf *conf, const struct identity *who, pid_t pid,
-		    uint32_t id, const struct verdict *v, struct make_req *req)
+uint32_t maker_req_fill(const struct broker_conf *conf, const struct identity *who, pid_t pid,
+			uint32_t id, const struct verdict *v, struct make_lxc *out)
 {
-	memset(req, 0, sizeof(*req));
+	struct make_req *req = &out->make;
+
+	memset(out, 0, sizeof(*out));
 	req->id = id;
 	req->flags = v->flags;
 	req->queues = v->queues;
@@ -65,7 +67,8 @@ void maker_req_fill(const struct broker_conf *conf, const struct identity *who, 
 	req->kind = v->kind;
 	memcpy(req->peer, v->peer, v->peer_len);
 	req->nusernet = v->nusernet;
-	memcpy(req->usernet, v->usernet, v->nusernet * sizeof(v->usernet[0]));
+	memcpy(out->usernet, v->usernet, v->nusernet * sizeof(v->usernet[0]));
+	return v->nusernet ? MAKER_MAKE_LXC : MAKER_MAKE;
 }
 
 static bool has_quotas(const struct broker_conf *conf)
@@ -181,8 +184,8 @@ static int veth_lock(const struct broker_conf *conf, int lock, bool lxc, struct 
 }
 
 /* The lxc-usernet line with room, under the lock: its name into owner->lxc. */
-static int veth_charge(const struct make_req *req, unsigned bridge, struct tap_owner *owner,
-		       struct make_resp *resp)
+static int veth_charge(const struct make_req *req, const struct usernet_entry *usernet,
+		       unsigned bridge, struct tap_owner *owner, struct make_resp *resp)
 {
 	struct vethreq_usernet *u = calloc(1, sizeof(*u));
 	int r;
@@ -190,7 +193,7 @@ static int veth_charge(const struct make_req *req, unsigned bridge, struct tap_o
 	if (!u)
 		return fail(resp, ENOMEM, "out of memory");
 	u->n = req->nusernet;
-	memcpy(u->e, req->usernet, req->nusernet * sizeof(u->e[0]));
+	memcpy(u->e, usernet, req->nusernet * sizeof(u->e[0]));
 	r = vethreq_charge(u, bridge, owner->lxc, resp->reason, sizeof(resp->reason));
 	free(u);
 	if (r < 0)
@@ -200,7 +203,8 @@ static int veth_charge(const struct make_req *req, unsigned bridge, struct tap_o
 
 /* count, charge, create, re-check: the lock held by the caller when it must be */
 static int veth_make_locked(const struct broker_conf *conf, const struct make_req *req,
-			    int nsfd, const struct bridge *br, struct make_resp *resp)
+			    const struct usernet_entry *usernet, int nsfd, const struct bridge *br,
+			    struct make_resp *resp)
 {
 	struct tap_owner owner = req->owner;
 	char alias[CENSUS_ALIAS_MAX];
@@ -208,7 +212,7 @@ static int veth_make_locked(const struct broker_conf *conf, const struct make_re
 	int r = has_quotas(conf) ? check_quota(conf, &owner, resp) : 0;
 
 	if (r == 0 && (req->flags & PROTO_F_LXC_USERNET))
-		r = veth_charge(req, br->ifindex, &owner, resp);
+		r = veth_charge(req, usernet, br->ifindex, &owner, resp);
 	if (r < 0)
 		return r;
 	if (census_alias_format(&owner, alias, sizeof(alias)) < 0)
@@ -235,13 +239,15 @@ static int veth_make_locked(const struct broker_conf *conf, const struct make_re
  * tamper with.  Then as a tap: under the lock, counted, made, re-checked.
  */
 static int veth_make(const struct broker_conf *conf, int lock, const struct make_req *req,
-		     int nsfd, const struct bridge *br, struct make_resp *resp)
+		     const struct usernet_entry *usernet, int nsfd, const struct bridge *br,
+		     struct make_resp *resp)
 {
 	bool lxc = req->flags & PROTO_F_LXC_USERNET;
 	long owner;
 	int fd, r;
 
-	if (nsfd < 0 || req->nusernet > VERDICT_USERNET_MAX || (lxc && !req->nusernet) ||
+	if (nsfd < 0 || req->nusernet > VERDICT_USERNET_MAX || lxc != (usernet != NULL) ||
+	    (lxc && !req->nusernet) ||
 	    !memchr(req->peer, '\0', sizeof(req->peer)))
 		return fail(resp, EPROTO, "internal error: a veth request without its namespace");
 	r = netns_check(nsfd, netns_host(), req->owner.uid, &owner, resp->reason,
@@ -258,7 +264,7 @@ static int veth_make(const struct broker_conf *conf, int lock, const struct make
 			    strerror(-fd));
 	r = fd >= 0 ? lock_quota(fd, resp) : 0;
 	if (r == 0) {
-		r = veth_make_locked(conf, req, nsfd, br, resp);
+		r = veth_make_locked(conf, req, usernet, nsfd, br, resp);
 		if (fd >= 0)
 			flock(fd, LOCK_UN);
 	}
@@ -281,8 +287,9 @@ void maker_unmake(const struct unmake_req *req)
 		 req->name, req->ifindex, r < 0 ? strerror(-r) : "deleted");
 }
 
-int maker_make(const struct broker_conf *conf, int lock, const struct make_req *req, int nsfd,
-	       struct make_resp *resp, int fds[MAKER_FDS_MAX])
+int maker_make(const struct broker_conf *conf, int lock, const struct make_req *req,
+	       const struct usernet_entry *usernet, int nsfd, struct make_resp *resp,
+	       int fds[MAKER_FDS_MAX])
 {
 	char alias[CENSUS_ALIAS_MAX];
 	struct bridge br;
@@ -304,8 +311,8 @@ int maker_make(const struct broker_conf *conf, int lock, const struct make_req *
 		return fail(resp, ESTALE, "bridge `%s' changed while the request was decided",
 			    br.name);
 	if (req->kind == PROTO_KIND_VETH)
-		return veth_make(conf, lock, req, nsfd, &br, resp);
-	if (nsfd >= 0)
+		return veth_make(conf, lock, req, usernet, nsfd, &br, resp);
+	if (nsfd >= 0 || usernet)
 		return fail(resp, EPROTO, "internal error: a namespace with a tap request");
 	r = tap_open(&tap, req->queues, resp->reason, sizeof(resp->reason));
 	if (r < 0) {
@@ -384,12 +391,13 @@ void maker_reap(void)
 }
 
 static void serve_make(int chan, const struct broker_conf *conf, int lock,
-		       const struct make_req *req, int nsfd)
+		       const struct maker_msg *m, int nsfd)
 {
 	struct make_resp resp;
 	int fds[MAKER_FDS_MAX];
 
-	maker_make(conf, lock, req, nsfd, &resp, fds);
+	maker_make(conf, lock, &m->make, m->op == MAKER_MAKE_LXC ? m->lxc.usernet : NULL, nsfd,
+		   &resp, fds);
 	if (chan_send(chan, &resp, sizeof(resp), fds, resp.err ? 0 : resp.nfds) < 0)
 		log_line("maker: cannot answer the listener: %s", strerror(errno));
 	for (unsigned i = 0; resp.err == 0 && i < resp.nfds; i++)
@@ -401,6 +409,8 @@ size_t maker_msg_len(uint32_t op)
 	switch (op) {
 	case MAKER_MAKE:
 		return offsetof(struct maker_msg, make) + sizeof(struct make_req);
+	case MAKER_MAKE_LXC:
+		return offsetof(struct maker_msg, lxc) + sizeof(struct make_lxc);
 	case MAKER_CONF:
 		return offsetof(struct maker_msg, conf) + sizeof(struct broker_conf);
 	case MAKER_REAP:
@@ -437,7 +447,7 @@ void maker_main(int chan, const struct broker_conf *initial)
 			_exit(0);
 		if (n == 0)
 			nsfd = -1;
-		if (nsfd >= 0 && (got < 0 || m->op != MAKER_MAKE)) {
+		if (nsfd >= 0 && (got < 0 || (m->op != MAKER_MAKE && m->op != MAKER_MAKE_LXC))) {
 			close(nsfd);
 			nsfd = -1;
 		}
@@ -448,7 +458,8 @@ void maker_main(int chan, const struct broker_conf *initial)
 		}
 		switch (m->op) {
 		case MAKER_MAKE:
-			serve_make(chan, conf, lock, &m->make, nsfd);
+		case MAKER_MAKE_LXC:
+			serve_make(chan, conf, lock, m, nsfd);
 			break;
 		case MAKER_UNMAKE:
 			maker_unmake(&m->unmake);

@@ -25,7 +25,7 @@
  * stays one fixed-size message, and a request to which more lines apply is
  * refused (lxc-user-nic has no such bound; ontap-lxc-user-nic(1)).
  */
-#define VERDICT_USERNET_MAX 16
+#define VERDICT_USERNET_MAX 8
 
 /* listener -> worker, with the client's connection as the one descriptor */
 struct job {

@@ -3,7 +3,7 @@
 # clang (-fsanitize=fuzzer,address,undefined) and runs each one, one at a
 # time, on one core.
 #   fuzz.sh [--short | --long [RUNS] | --time SECONDS] [--target NAME] OUTDIR
-#     --short          each target for 15 s (ctest, CI: seven targets in 2 min); the default
+#     --short          each target for 15 s (ctest, CI: eight targets in 2 min); the default
 #     --time SECONDS   each target for SECONDS
 #     --long [RUNS]    each target for RUNS executions (default 10000000),
 #                      the new corpus minimised into OUTDIR/NAME.merged
