@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Is a network-namespace descriptor a client sent one it may have an
- * interface made in?  Runs in the broker (a worker, as the requester with
- * CAP_NET_ADMIN, or the listener): only ioctls on descriptors it was given
- * or opened at start, never a path or a pid the client named (the shape of
- * lxc-user-nic's CVE-2017-5985).
+ * interface made in?  Runs in a worker, as the requester with no
+ * capability, and again in the maker (or an --inetd parent): only ioctls on
+ * descriptors it was given or opened at start, never a path or a pid the
+ * client named (the shape of lxc-user-nic's CVE-2017-5985).
  */
 #ifndef ONTAP_NETNS_H
 #define ONTAP_NETNS_H

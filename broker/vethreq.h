@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The veth kind's own steps of a request, between the protocol and
- * veth.c, kept out of serve.c so that they move as they are into the
- * request path's processes:
+ * veth.c, in the request path's processes:
  *  - vethreq_usernet(): in the worker, as the requester (after the netns
  *    check, in place of bridge.conf, for requests with PROTO_F_LXC_USERNET):
  *    the lxc-usernet lines that apply to them;
- *  - vethreq_charge(): where taps are counted, under the quota lock, as
- *    whoever can dump links: which of those lines the new veth is charged to.
+ *  - vethreq_charge(): in the maker (or an --inetd parent), where taps are
+ *    counted, under the quota lock: which of those lines (passed on in the
+ *    verdict, at most VERDICT_USERNET_MAX) the new veth is charged to.
  */
 #ifndef ONTAP_VETHREQ_H
 #define ONTAP_VETHREQ_H
