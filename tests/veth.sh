@@ -43,6 +43,7 @@ done
 stage_binaries "$BUILD" ontap-veth ontap-lxc-user-nic
 VETH=$BIN/ontap-veth
 LUN=$BIN/ontap-lxc-user-nic
+VC=$BUILD/tests/vethcall
 W=$T/w                   # where test users write
 mkdir -m 0777 "$W"
 
@@ -248,6 +249,57 @@ part_native() {
 	check_eq "refusals: the namespace has only lo and its one veth" 2 "$(ns_links "$NSPID")"
 	stop_ns
 	check "no veth left at the end" wait_for 50 veth_gone_from_host 0
+	part_native_paths
+}
+
+# The request path's own cases: a grant the client never receives (the
+# listener has the maker delete the pair), and an --inetd instance (worker,
+# then the maker's work in its own privileged parent).
+part_native_paths() {
+	local ilog=$T/inetd.log before
+	netns_as "$ALICE" init
+	log "a grant that cannot be delivered: the pair is deleted"
+	before=$(all_veths)
+	"$VC" --as "$ALICE" --shut-rd "/proc/$NSPID/ns/net" br0 e5 "$ONTAP_SOCKET" \
+		>"$T/undeliv.out" 2>"$T/undeliv.err" || true
+	check_eq "undeliverable: the broker hangs up" "shut closed" "$(paste -sd' ' "$T/undeliv.out")"
+	check "undeliverable: recorded as refused" grep -q \
+		"verdict=refuse uid=$(id -u "$ALICE") .*kind=veth .*reason=\"cannot send the veth to the caller" "$LOGF"
+	check "undeliverable: the maker deletes the pair" \
+		wait_for 50 grep -q "whose grant could not be sent: deleted" "$LOGF"
+	check "undeliverable: no veth left on the host" wait_for 50 all_veths_are "$before"
+	check_eq "undeliverable: nothing left in the namespace" 1 "$(ns_links "$NSPID")"
+
+	log "--inetd"
+	: >"$ilog"
+	"$VC" --as "$ALICE" "/proc/$NSPID/ns/net" br0 e6 --inetd "$BUILD/ontap-broker" --inetd \
+		--config "$CONF" --acl "$ACL" >"$T/inetd.out" 2>>"$ilog" || true
+	check_match "--inetd: granted" '^grant veth=veth[a-z0-9]{6} ifindex=[0-9]+ peer=e6 peer_ifindex=[0-9]+$' \
+		"$(head -n 1 "$T/inetd.out")"
+	check_eq "--inetd: the instance exits 0" "broker exit=0" "$(tail -n 1 "$T/inetd.out")"
+	check_eq "--inetd: e6 inside has br0's MTU" 1400 "$(ns_link "$NSPID" e6 mtu)"
+	check_match "--inetd: audit" \
+		"verdict=grant uid=$(id -u "$ALICE") .*kind=veth bridge=\"br0\" veth=veth[a-z0-9]{6} ifindex=[0-9]+ peer=\"e6\" .*netns_owner=$(id -u "$ALICE") policy=bridge.conf" \
+		"$(grep 'kind=veth' "$ilog" | tail -n 1)"
+	before=$(all_veths)
+	"$VC" --as "$ALICE" --shut-rd "/proc/$NSPID/ns/net" br0 e7 --inetd "$BUILD/ontap-broker" --inetd \
+		--config "$CONF" --acl "$ACL" >"$T/inetd2.out" 2>>"$ilog" || true
+	check_eq "--inetd, undeliverable: the instance hangs up and exits 0" "shut closed broker exit=0" \
+		"$(paste -sd' ' "$T/inetd2.out")"
+	check "--inetd, undeliverable: the instance deletes the pair" \
+		grep -q "whose grant could not be sent: deleted" "$ilog"
+	check_eq "--inetd, undeliverable: no veth left on the host" "$before" "$(all_veths)"
+	check_eq "--inetd, undeliverable: only lo and e6 in the namespace" 2 "$(ns_links "$NSPID")"
+	local rc=0
+	"$VC" --as "$BOB" "/proc/$NSPID/ns/net" br0 - --inetd "$BUILD/ontap-broker" --inetd \
+		--config "$CONF" --acl "$ACL" >"$T/inetd3.out" 2>>"$ilog" || rc=$?
+	check_eq "--inetd: another user's namespace: refused" 1 "$rc"
+	check_has "--inetd: another user's namespace: says why" \
+		"refuse errno=1 reason=the target network namespace belongs to uid $(id -u "$ALICE"), not to uid $(id -u "$BOB")" \
+		"$(cat "$T/inetd3.out")"
+	check_eq "--inetd: another user's namespace: no veth left on the host" "$before" "$(all_veths)"
+	stop_ns
+	check "no veth left after them" wait_for 50 veth_gone_from_host 0
 }
 
 # ---- ontap-lxc-user-nic ------------------------------------------------------
