@@ -49,10 +49,11 @@ static int await_verdict(int chan, const struct broker_conf *conf, struct verdic
 	if (r < 0)
 		return -errno;
 	got = chan_recv(chan, v, sizeof(*v), true, nsfd, 1, &n, true);
+	/* on error chan_recv() closed what came: the slot holds a stale number */
+	if (got < 0 || n == 0)
+		*nsfd = -1;
 	if (got < 0)
 		return (int)got;
-	if (n == 0)
-		*nsfd = -1;
 	r = verdict_check(v, 1);
 	if (r == 0 && (n == 1) != (v->err == 0 && v->kind == PROTO_KIND_VETH))
 		r = -EBADMSG;

@@ -445,9 +445,10 @@ void maker_main(int chan, const struct broker_conf *initial)
 		got = chan_recv(chan, m, sizeof(*m), false, &nsfd, 1, &n, false);
 		if (got == -ECONNRESET)
 			_exit(0);
-		if (n == 0)
+		/* on error chan_recv() closed what came (n is then 0) */
+		if (got < 0 || n == 0)
 			nsfd = -1;
-		if (nsfd >= 0 && (got < 0 || (m->op != MAKER_MAKE && m->op != MAKER_MAKE_LXC))) {
+		if (nsfd >= 0 && m->op != MAKER_MAKE && m->op != MAKER_MAKE_LXC) {
 			close(nsfd);
 			nsfd = -1;
 		}
