@@ -11,6 +11,29 @@
 #include "log.h"
 #include "wire.h"
 
+/* The veth kind's record: both ends, whose namespace, which policy and line. */
+static int record_veth(const struct identity *id, pid_t pid, const struct verdict *v,
+		       const struct make_resp *made, int err, const char *when, const char *groups,
+		       const char *exe, const char *bridge, const char *why)
+{
+	char peer[ESCAPE_SIZE(IFNAMSIZ)], lxc[ESCAPE_SIZE(CENSUS_LXC_MAX)];
+	const char *verdict = err == 0 ? "grant" : v->denied ? "deny" : "refuse";
+
+	if (err == 0)
+		escape_str(peer, sizeof(peer), made->peer_name);
+	else
+		escape(peer, sizeof(peer), v->peer, v->peer_len);
+	escape_str(lxc, sizeof(lxc), err == 0 ? made->lxc : "");
+	return log_record("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" kind=veth "
+			  "bridge=\"%s\" veth=%s ifindex=%u peer=\"%s\" peer_ifindex=%u "
+			  "netns_owner=%lld policy=%s lxc=\"%s\" errno=%d reason=\"%s\"",
+			  when, verdict, (unsigned)id->uid, (unsigned)id->gid, groups, (int)pid, exe,
+			  bridge, err ? "-" : made->name, err ? 0 : made->ifindex, peer,
+			  err ? 0 : made->peer_ifindex, (long long)v->netns_owner,
+			  v->flags & PROTO_F_LXC_USERNET ? "lxc-usernet" : "bridge.conf", lxc, err,
+			  why);
+}
+
 static int record(const struct identity *id, pid_t pid, const struct verdict *v,
 		  const struct make_resp *made, int err, const char *reason)
 {
@@ -27,6 +50,9 @@ static int record(const struct identity *id, pid_t pid, const struct verdict *v,
 	escape(asked, sizeof(asked), v->asked, v->asked_len);
 	escape_str(bridge, sizeof(bridge), v->bridge);
 	escape_str(exe, sizeof(exe), v->exe);
+	if (v->kind == PROTO_KIND_VETH)
+		return record_veth(id, pid, v, made, err, when, groups, exe,
+				   v->bridge[0] ? bridge : asked, why);
 	return log_record("time=%s verdict=%s uid=%u gid=%u groups=%s pid=%d exe=\"%s\" "
 			  "bridge=\"%s\"%s%s%s tap=%s ifindex=%u vnet_hdr=%d queues=%u errno=%d "
 			  "reason=\"%s\"",
@@ -48,6 +74,30 @@ static int send_refuse(int conn, unsigned version, int err, const char *reason)
 	/* the reason goes out as one line; the encoder would refuse a newline */
 	escape_msg(msg.refuse.reason, sizeof(msg.refuse.reason), reason);
 	return wire_send(conn, &msg, NULL, 0);
+}
+
+/* A veth's GRANT (version 2, no descriptor): both names and ifindexes. */
+static int grant_veth(int conn, const struct identity *id, pid_t pid, const struct verdict *v,
+		      const struct make_resp *made)
+{
+	struct proto_msg msg = { .version = PROTO_V2, .type = PROTO_GRANT };
+	int r;
+
+	msg.link.kind = PROTO_KIND_VETH;
+	msg.link.nfds = 0;
+	msg.link.ifindex = made->ifindex;
+	msg.link.peer_ifindex = made->peer_ifindex;
+	memcpy(msg.link.name, made->name, sizeof(msg.link.name));
+	memcpy(msg.link.peer_name, made->peer_name, sizeof(msg.link.peer_name));
+	r = wire_send(conn, &msg, NULL, 0);
+	if (r < 0) {
+		char why[128];
+
+		/* the caller never heard of it: the caller has the pair deleted */
+		snprintf(why, sizeof(why), "cannot send the veth to the caller: %s", strerror(-r));
+		record(id, pid, v, made, -r, why);
+	}
+	return r;
 }
 
 int answer(int conn, const struct identity *id, pid_t pid, const struct verdict *v,
@@ -72,6 +122,8 @@ int answer(int conn, const struct identity *id, pid_t pid, const struct verdict 
 		send_refuse(conn, v->version, EIO, "the broker cannot write its audit record");
 		return r;
 	}
+	if (v->kind == PROTO_KIND_VETH)
+		return grant_veth(conn, id, pid, v, made);
 	msg.version = v->version;
 	msg.link.kind = PROTO_KIND_TAP;
 	msg.link.flags = made->flags & (v->version >= PROTO_V2 ? PROTO_F_VNET_HDR | PROTO_F_MULTI_QUEUE :

@@ -17,7 +17,9 @@
  * (made->err == 0), else refused with made's or v's errno and reason.  id is
  * NULL when the caller could not be identified.  Closes nothing.  0, or
  * -errno when the grant could not be recorded or sent (it is then recorded
- * as refused, and the caller closes the fds: the tap goes away).
+ * as refused, and the caller closes the fds: the tap goes away; a veth,
+ * which no fd holds, the caller has deleted: maker_unmake()).  A veth's
+ * GRANT is version 2 with no descriptor; its record has kind=veth.
  */
 int answer(int conn, const struct identity *id, pid_t pid, const struct verdict *v,
 	   const struct make_resp *made, const int *fds);

@@ -12,7 +12,7 @@
 #include "census.h"
 #include "rtnl.h"
 
-/* "ontap/1 uid=U gid=G pid=P since=T groups=G1,G2" */
+/* "ontap/1 uid=U gid=G pid=P since=T groups=G1,G2[ lxc=NAME]" */
 #define ALIAS_TAG "ontap/1 "
 
 int census_alias_format(const struct tap_owner *o, char *buf, size_t cap)
@@ -30,6 +30,32 @@ int census_alias_format(const struct tap_owner *o, char *buf, size_t cap)
 			return -ENAMETOOLONG;
 		off += (size_t)n;
 	}
+	if (o->lxc[0]) {
+		size_t k = strnlen(o->lxc, sizeof(o->lxc));
+
+		if (k == sizeof(o->lxc) || strpbrk(o->lxc, " \t"))
+			return -EINVAL;
+		n = snprintf(buf + off, cap - off, " lxc=%s", o->lxc);
+		if (n < 0 || (size_t)n >= cap - off)
+			return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* " lxc=NAME" to the end: 1..CENSUS_LXC_MAX-1 bytes, no space, tab or NUL */
+static int lxc_field(const char *p, const char *end, struct tap_owner *o)
+{
+	size_t n;
+
+	if ((size_t)(end - p) < 5 || memcmp(p, " lxc=", 5))
+		return -EINVAL;
+	p += 5;
+	n = (size_t)(end - p);
+	if (n == 0 || n >= sizeof(o->lxc) || memchr(p, ' ', n) || memchr(p, '\t', n) ||
+	    memchr(p, '\0', n))
+		return -EINVAL;
+	memcpy(o->lxc, p, n);
+	o->lxc[n] = '\0';
 	return 0;
 }
 
@@ -83,15 +109,19 @@ int census_alias_parse(const char *buf, size_t len, struct tap_owner *o)
 	if ((size_t)(end - p) < 7 || memcmp(p, "groups=", 7))
 		return -EINVAL;
 	p += 7;
-	while (p < end) {
+	while (p < end && *p != ' ') {
 		if (o->ngroups == CENSUS_MAX_GROUPS || num(&p, end, UINT32_MAX, &g) < 0)
 			return -EINVAL;
 		o->groups[o->ngroups++] = (unsigned)g;
+		if (p < end && *p == ' ')
+			break;
 		if (p < end && *p++ != ',')
 			return -EINVAL;
-		if (p == end && p[-1] == ',')
+		if ((p == end || *p == ' ') && p[-1] == ',')
 			return -EINVAL;
 	}
+	if (p < end && lxc_field(p, end, o) < 0)
+		return -EINVAL;
 	o->uid = (unsigned)uid;
 	o->gid = (unsigned)gid;
 	o->pid = (int)pid;
@@ -104,7 +134,7 @@ struct walk {
 	void *ctx;
 	int ret;
 	struct tap_entry t;
-	bool is_tun, has_alias;
+	bool is_tun, is_veth, has_alias;
 };
 
 static int tun_data_cb(const struct nlattr *a, void *data)
@@ -124,9 +154,10 @@ static int linkinfo_cb(const struct nlattr *a, void *data)
 {
 	struct walk *w = data;
 
-	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0)
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0) {
 		w->is_tun = !strcmp(mnl_attr_get_str(a), "tun");
-	else if (mnl_attr_get_type(a) == IFLA_INFO_DATA && mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
+		w->is_veth = !strcmp(mnl_attr_get_str(a), "veth");
+	} else if (mnl_attr_get_type(a) == IFLA_INFO_DATA && mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
 		mnl_attr_parse_nested(a, tun_data_cb, w);
 	return MNL_CB_OK;
 }
@@ -175,11 +206,16 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
 		return MNL_CB_OK;
 	memset(&w->t, 0, sizeof(w->t));
-	w->is_tun = w->has_alias = false;
+	w->is_tun = w->is_veth = w->has_alias = false;
 	w->t.ifindex = (unsigned)ifi->ifi_index;
 	mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, w);
 	/* keep reading to the end of the dump even once fn has said stop */
-	if (w->is_tun && w->has_alias && w->ret == 0)
+	if (w->is_veth) {
+		/* IFLA_CARRIER of a veth is its peer's state, not a holder */
+		w->t.kind = CENSUS_VETH;
+		w->t.attached = w->t.persist = false;
+	}
+	if ((w->is_tun || w->is_veth) && w->has_alias && w->ret == 0)
 		w->ret = w->fn(&w->t, w->ctx);
 	return MNL_CB_OK;
 }

@@ -16,6 +16,7 @@
 
 #define CENSUS_MAX_GROUPS 16
 #define CENSUS_ALIAS_MAX  256   /* IFALIASZ */
+#define CENSUS_LXC_MAX    100   /* an lxc-usernet name field and its NUL */
 
 struct tap_owner {
 	unsigned uid, gid;
@@ -23,9 +24,27 @@ struct tap_owner {
 	int64_t since;               /* seconds since the epoch */
 	unsigned ngroups;            /* quota groups the requester was in */
 	unsigned groups[CENSUS_MAX_GROUPS];
+	/*
+	 * The lxc-usernet entry (USER or @GROUP) a veth was charged to, "" for
+	 * none; written last as " lxc=NAME" (a name has no space or tab).
+	 */
+	char lxc[CENSUS_LXC_MAX];
+};
+
+/*
+ * A veth counts like a tap (same alias, same quotas, --list) but is never
+ * an orphan: nobody holds an fd of it, it lives as long as the namespace
+ * its peer is in, and dies with it.  Its persist and attached stay false
+ * (attached would only say whether the peer is up), so the reaper's test,
+ * persistent and unheld, never picks one.
+ */
+enum census_kind {
+	CENSUS_TAP,
+	CENSUS_VETH,
 };
 
 struct tap_entry {
+	enum census_kind kind;
 	char name[IFNAMSIZ];
 	unsigned ifindex;
 	unsigned master;             /* ifindex of its bridge, 0 if none */
@@ -39,7 +58,7 @@ int census_alias_format(const struct tap_owner *o, char *buf, size_t cap);
 int census_alias_parse(const char *buf, size_t len, struct tap_owner *o);
 
 /*
- * Calls fn for every tap ontap made in this network namespace (one
+ * Calls fn for every tap and veth ontap made in this network namespace (one
  * RTM_GETLINK dump).  0, -errno, or fn's first non-zero return.
  */
 int census_walk(int (*fn)(const struct tap_entry *t, void *ctx), void *ctx);

@@ -29,14 +29,18 @@ static void refuse(int conn, const struct identity *who, pid_t pid, struct verdi
 	answer(conn, who, pid, v, NULL, NULL);
 }
 
-/* The worker's verdict within the deadline, or -errno. */
-static int await_verdict(int chan, const struct broker_conf *conf, struct verdict *v)
+/*
+ * The worker's verdict within the deadline, or -errno; *nsfd: the namespace
+ * an allowed veth verdict comes with (and only it), else -1.
+ */
+static int await_verdict(int chan, const struct broker_conf *conf, struct verdict *v, int *nsfd)
 {
 	struct pollfd pfd = { .fd = chan, .events = POLLIN };
-	int none, r;
 	unsigned n;
 	long got;
+	int r;
 
+	*nsfd = -1;
 	do
 		r = poll(&pfd, 1, (int)conf->deadline_s * 1000 + KILL_GRACE_MS);
 	while (r < 0 && errno == EINTR);
@@ -44,23 +48,44 @@ static int await_verdict(int chan, const struct broker_conf *conf, struct verdic
 		return -ETIMEDOUT;
 	if (r < 0)
 		return -errno;
-	got = chan_recv(chan, v, sizeof(*v), true, &none, 0, &n, true);
+	got = chan_recv(chan, v, sizeof(*v), true, nsfd, 1, &n, true);
+	/* on error chan_recv() closed what came: the slot holds a stale number */
+	if (got < 0 || n == 0)
+		*nsfd = -1;
 	if (got < 0)
 		return (int)got;
-	return verdict_check(v, 1);
+	r = verdict_check(v, 1);
+	if (r == 0 && (n == 1) != (v->err == 0 && v->kind == PROTO_KIND_VETH))
+		r = -EBADMSG;
+	if (r < 0 && *nsfd >= 0) {
+		close(*nsfd);
+		*nsfd = -1;
+	}
+	return r;
+}
+
+/* a veth made but never granted: nothing may stay behind (this process has CAP_NET_ADMIN) */
+static void unmake(const struct verdict *v, const struct make_resp *made)
+{
+	struct unmake_req u = { .ifindex = made->ifindex };
+
+	if (v->kind != PROTO_KIND_VETH || made->err)
+		return;
+	memcpy(u.name, made->name, sizeof(u.name));
+	maker_unmake(&u);
 }
 
 static void decide_and_make(int conn, int chan, const struct broker_conf *conf,
 			    const struct identity *who, pid_t pid, struct verdict *v)
 {
 	struct job job = { .id = 1, .deadline_ms = conf->deadline_s * 1000 };
-	struct make_req req = { .id = 1 };
+	struct make_lxc req;
 	struct make_resp resp;
-	int fds[MAKER_FDS_MAX], lock = maker_open_lock(conf);
+	int fds[MAKER_FDS_MAX], lock = maker_open_lock(conf), nsfd = -1;
 	int r = chan_send(chan, &job, sizeof(job), &conn, 1);
 
 	if (r == 0)
-		r = await_verdict(chan, conf, v);
+		r = await_verdict(chan, conf, v, &nsfd);
 	if (r < 0) {
 		char why[128];
 
@@ -72,16 +97,16 @@ static void decide_and_make(int conn, int chan, const struct broker_conf *conf,
 	} else if (v->err) {
 		answer(conn, who, pid, v, NULL, NULL);
 	} else {
-		req.flags = v->flags;
-		req.queues = v->queues;
-		req.bridge_ifindex = v->bridge_ifindex;
-		memcpy(req.bridge, v->bridge, sizeof(req.bridge));
-		maker_owner(conf, who, pid, &req.owner);
-		maker_make(conf, lock, &req, &resp, fds);
-		answer(conn, who, pid, v, &resp, fds);
+		bool lxc = maker_req_fill(conf, who, pid, 1, v, &req) == MAKER_MAKE_LXC;
+
+		maker_make(conf, lock, &req.make, lxc ? req.usernet : NULL, nsfd, &resp, fds);
+		if (answer(conn, who, pid, v, &resp, fds) < 0)
+			unmake(v, &resp);
 		for (unsigned i = 0; resp.err == 0 && i < resp.nfds; i++)
 			close(fds[i]);
 	}
+	if (nsfd >= 0)
+		close(nsfd);
 	if (lock >= 0)
 		close(lock);
 }

@@ -50,6 +50,7 @@ struct conn {
 	int worker;                  /* while C_WORKER */
 	int64_t deadline;            /* ms, CLOCK_MONOTONIC */
 	struct verdict *v;           /* while C_MAKER */
+	int nsfd;                    /* a veth's namespace, from its verdict to the maker; -1 */
 	struct identity who;
 };
 
@@ -147,8 +148,11 @@ static void become_child(struct listener *l)
 	if (l->closer_chan >= 0)
 		close(l->closer_chan);
 	for (unsigned i = 0; i < CONN_MAX; i++)
-		if (l->c[i].state != C_FREE)
+		if (l->c[i].state != C_FREE) {
 			close(l->c[i].fd);
+			if (l->c[i].nsfd >= 0)
+				close(l->c[i].nsfd);
+		}
 	for (unsigned i = 0; i < l->nw; i++)
 		close(l->w[i].chan);
 	sigaction(SIGTERM, &dfl, NULL);
@@ -192,6 +196,9 @@ static void release(struct listener *l, int slot)
 	if (c->state != C_QUEUED)
 		fq_done(&l->q, c->who.uid);
 	close(c->fd);
+	if (c->nsfd >= 0)
+		close(c->nsfd);
+	c->nsfd = -1;
 	free(c->v);
 	c->v = NULL;
 	c->state = C_FREE;
@@ -372,7 +379,8 @@ static int start_maker(struct listener *l)
 	return 0;
 }
 
-static int to_maker_op(struct listener *l, const struct maker_msg *m)
+/* nsfd: a veth's namespace, with its MAKER_MAKE only; else -1 */
+static int to_maker_op(struct listener *l, const struct maker_msg *m, int nsfd)
 {
 	if (l->maker_chan < 0) {
 		int r = start_maker(l);
@@ -380,22 +388,24 @@ static int to_maker_op(struct listener *l, const struct maker_msg *m)
 		if (r < 0)
 			return r;
 	}
-	return chan_send(l->maker_chan, m, maker_msg_len(m->op), NULL, 0);
+	return chan_send(l->maker_chan, m, maker_msg_len(m->op), &nsfd, nsfd >= 0 ? 1 : 0);
 }
 
 static void to_maker(struct listener *l, int slot)
 {
 	struct conn *c = &l->c[slot];
-	struct maker_msg m = { .op = MAKER_MAKE };
-	int r;
+	struct maker_msg *m = malloc(sizeof(*m));
+	int r = m ? 0 : -ENOMEM;
 
-	m.make.id = c->seq;
-	m.make.flags = c->v->flags;
-	m.make.queues = c->v->queues;
-	m.make.bridge_ifindex = c->v->bridge_ifindex;
-	memcpy(m.make.bridge, c->v->bridge, sizeof(m.make.bridge));
-	maker_owner(l->conf, &c->who, c->pid, &m.make.owner);
-	r = to_maker_op(l, &m);
+	if (m) {
+		m->op = maker_req_fill(l->conf, &c->who, c->pid, c->seq, c->v, &m->lxc);
+		r = to_maker_op(l, m, c->nsfd);
+	}
+	free(m);
+	/* the maker has its own copy now, or never will */
+	if (c->nsfd >= 0)
+		close(c->nsfd);
+	c->nsfd = -1;
 	if (r < 0) {
 		refuse(l, slot, -r, "the broker could not make the interface: %s", strerror(-r));
 		return;
@@ -404,6 +414,23 @@ static void to_maker(struct listener *l, int slot)
 	/* the maker answers in order; its own bound is the deadline plus a grace */
 	c->deadline = now_ms() + (int64_t)l->conf->deadline_s * 1000 + MAKER_GRACE_MS;
 	l->at_maker++;
+}
+
+/*
+ * A veth whose grant could not be sent: no fd holds it, so closing nothing
+ * removes it; the maker, which alone may, deletes it.
+ */
+static void unmake(struct listener *l, const struct make_resp *made)
+{
+	struct maker_msg m = { .op = MAKER_UNMAKE };
+	int r;
+
+	m.unmake.ifindex = made->ifindex;
+	memcpy(m.unmake.name, made->name, sizeof(m.unmake.name));
+	r = to_maker_op(l, &m, -1);
+	if (r < 0)
+		log_line("cannot have veth %s (ifindex %u) deleted after a failed grant: %s",
+			 made->name, made->ifindex, strerror(-r));
 }
 
 static void from_maker(struct listener *l)
@@ -425,15 +452,18 @@ static void from_maker(struct listener *l)
 
 		if (c->state != C_MAKER || c->seq != resp.id)
 			continue;
-		/* exactly the descriptors a grant announces, and none with a refusal */
-		if ((resp.err == 0) != (n == resp.nfds && n >= 1)) {
+		/* exactly the descriptors a grant announces (a veth's: none), none with a refusal */
+		if (resp.err == 0 && (c->v->kind == PROTO_KIND_VETH ? n != 0 || resp.nfds != 0 :
+				      n != resp.nfds || n == 0)) {
 			resp.err = EPROTO;
 			snprintf(resp.reason, sizeof(resp.reason), "internal error: %u descriptors", n);
 		}
 		resp.reason[sizeof(resp.reason) - 1] = '\0';
 		resp.name[sizeof(resp.name) - 1] = '\0';
 		l->at_maker--;
-		answer(c->fd, &c->who, c->pid, c->v, &resp, fds);
+		if (answer(c->fd, &c->who, c->pid, c->v, &resp, fds) < 0 && resp.err == 0 &&
+		    c->v->kind == PROTO_KIND_VETH)
+			unmake(l, &resp);
 		release(l, i);
 		break;
 	}
@@ -446,20 +476,28 @@ static void from_worker(struct listener *l, unsigned i)
 {
 	struct worker *w = &l->w[i];
 	struct verdict *v = malloc(sizeof(*v));
-	int slot = w->conn, none;
-	unsigned n;
+	int slot = w->conn, nsfd = -1;
+	unsigned n = 0;
 	long got;
 
 	if (!v)
 		return;   /* tried again at the next wakeup */
-	got = chan_recv(w->chan, v, sizeof(*v), true, &none, 0, &n, true);
+	got = chan_recv(w->chan, v, sizeof(*v), true, &nsfd, 1, &n, true);
 	if (got == -EAGAIN) {
 		free(v);
 		return;
 	}
-	/* a worker that breaks the protocol is ended: it is the requester's to lose */
-	if (got < 0 || verdict_check(v, l->c[slot].seq) < 0) {
+	if (got < 0 || n == 0)
+		nsfd = -1;
+	/*
+	 * A worker that breaks the protocol is ended: it is the requester's to
+	 * lose.  A descriptor comes with an allowed veth verdict, and only there.
+	 */
+	if (got < 0 || verdict_check(v, l->c[slot].seq) < 0 ||
+	    (n == 1) != (v->err == 0 && v->kind == PROTO_KIND_VETH)) {
 		free(v);
+		if (nsfd >= 0)
+			close(nsfd);
 		drop_worker(l, i);
 		refuse(l, slot, EPROTO, "the worker serving this request failed (%s)",
 		       got == -ECONNRESET ? "it ended" : "bad verdict");
@@ -471,6 +509,7 @@ static void from_worker(struct listener *l, unsigned i)
 	if (w->retire)
 		drop_worker(l, i);
 	l->c[slot].v = v;
+	l->c[slot].nsfd = nsfd;
 	if (v->err == 0) {
 		to_maker(l, slot);
 		return;
@@ -499,6 +538,7 @@ static void accept_one(struct listener *l, int fd)
 	c->state = C_QUEUED;
 	c->seq = ++l->seq;
 	c->v = NULL;
+	c->nsfd = -1;
 	c->deadline = now_ms() + (int64_t)l->conf->deadline_s * 1000;
 	l->nconns++;
 	memset(&c->who, 0, sizeof(c->who));
@@ -596,7 +636,7 @@ static void tick(struct listener *l)
 			drop_worker(l, i--);
 	if (l->conf->reap_orphans && now >= l->next_reap) {
 		struct maker_msg m = { .op = MAKER_REAP };
-		int r = to_maker_op(l, &m);
+		int r = to_maker_op(l, &m, -1);
 
 		if (r < 0)
 			log_line("orphan reaper: %s", strerror(-r));
@@ -653,7 +693,7 @@ static void reconfigure(struct listener *l, void (*reload)(struct broker_conf *)
 	if (m) {
 		m->op = MAKER_CONF;
 		m->conf = *l->conf;
-		if (l->maker_chan >= 0 && to_maker_op(l, m) < 0)
+		if (l->maker_chan >= 0 && to_maker_op(l, m, -1) < 0)
 			maker_failed(l, "it could not take the new configuration");
 		free(m);
 	}

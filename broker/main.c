@@ -30,6 +30,7 @@
 #include "inetd.h"
 #include "listener.h"
 #include "log.h"
+#include "netns.h"
 #include "socket.h"
 
 enum mode { MODE_LISTEN, MODE_INETD, MODE_CHECK, MODE_CHECK_CONFIG, MODE_LIST };
@@ -495,7 +496,9 @@ static int list_cb(const struct tap_entry *t, void *ctx)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&since, &tm));
 	printf("%-15s %-15s %-12s %7d  %s  %s%s\n", t->name, br,
 	       pw ? pw->pw_name : "?", t->owner.pid, when,
-	       t->attached ? "attached" : "detached", t->persist ? ",persistent" : "");
+	       /* a veth has no holder: it lives as long as its namespace */
+	       t->kind == CENSUS_VETH ? "veth" : t->attached ? "attached" : "detached",
+	       t->persist ? ",persistent" : "");
 	return 0;
 }
 
@@ -581,6 +584,9 @@ int main(int argc, char *argv[])
 	}
 	apply_logging(&conf);
 	if (check_lock(&conf, err, sizeof(err)) < 0)
+		die("%s", err);
+	/* what a veth's target namespace is checked against, in every process after this */
+	if (netns_host_init(err, sizeof(err)) < 0)
 		die("%s", err);
 	if (o.mode == MODE_INETD) {
 		serve_stdin(&conf);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <net/if.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,7 +17,10 @@
 #include "chan.h"
 #include "log.h"
 #include "maker.h"
+#include "netns.h"
 #include "tap.h"
+#include "veth.h"
+#include "vethreq.h"
 
 /* lock holders are makers doing bounded kernel work: a long wait means trouble */
 #define LOCK_WAIT_MS 2000
@@ -46,6 +50,25 @@ void maker_owner(const struct broker_conf *conf, const struct identity *id, pid_
 	for (unsigned i = 0; i < conf->nquotas && o->ngroups < CENSUS_MAX_GROUPS; i++)
 		if (conf->quotas[i].group && identity_in_group(id, conf->quotas[i].id))
 			o->groups[o->ngroups++] = conf->quotas[i].id;
+}
+
+uint32_t maker_req_fill(const struct broker_conf *conf, const struct identity *who, pid_t pid,
+			uint32_t id, const struct verdict *v, struct make_lxc *out)
+{
+	struct make_req *req = &out->make;
+
+	memset(out, 0, sizeof(*out));
+	req->id = id;
+	req->flags = v->flags;
+	req->queues = v->queues;
+	req->bridge_ifindex = v->bridge_ifindex;
+	memcpy(req->bridge, v->bridge, sizeof(req->bridge));
+	maker_owner(conf, who, pid, &req->owner);
+	req->kind = v->kind;
+	memcpy(req->peer, v->peer, v->peer_len);
+	req->nusernet = v->nusernet;
+	memcpy(out->usernet, v->usernet, v->nusernet * sizeof(v->usernet[0]));
+	return v->nusernet ? MAKER_MAKE_LXC : MAKER_MAKE;
 }
 
 static bool has_quotas(const struct broker_conf *conf)
@@ -137,8 +160,136 @@ static int lock_quota(int lock, struct make_resp *resp)
 	return fail(resp, EAGAIN, "cannot count taps: the broker's quota lock is busy");
 }
 
+/* ---- the veth kind ---------------------------------------------------------- */
+
+/*
+ * lxc-usernet's counts are only sound under the quota lock, quotas or not:
+ * without quotas the maker holds no lock file, so it opens one for the
+ * request (as the broker; the caller closes it).  The fd, or -errno.
+ */
+static int veth_lock(const struct broker_conf *conf, int lock, bool lxc, struct make_resp *resp)
+{
+	int fd;
+
+	if (lock >= 0 || !lxc)
+		return lock;
+	fd = open(conf->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		log_line("cannot open the quota lock `%s' (for lxc-usernet counts): %s",
+			 conf->lock_path, strerror(errno));
+		return fail(resp, ENOLCK, "cannot count lxc-usernet veths: the broker's quota "
+			    "lock failed");
+	}
+	return fd;
+}
+
+/* The lxc-usernet line with room, under the lock: its name into owner->lxc. */
+static int veth_charge(const struct make_req *req, const struct usernet_entry *usernet,
+		       unsigned bridge, struct tap_owner *owner, struct make_resp *resp)
+{
+	struct vethreq_usernet *u = calloc(1, sizeof(*u));
+	int r;
+
+	if (!u)
+		return fail(resp, ENOMEM, "out of memory");
+	u->n = req->nusernet;
+	memcpy(u->e, usernet, req->nusernet * sizeof(u->e[0]));
+	r = vethreq_charge(u, bridge, owner->lxc, resp->reason, sizeof(resp->reason));
+	free(u);
+	if (r < 0)
+		resp->err = -r;
+	return r;
+}
+
+/* count, charge, create, re-check: the lock held by the caller when it must be */
+static int veth_make_locked(const struct broker_conf *conf, const struct make_req *req,
+			    const struct usernet_entry *usernet, int nsfd, const struct bridge *br,
+			    struct make_resp *resp)
+{
+	struct tap_owner owner = req->owner;
+	char alias[CENSUS_ALIAS_MAX];
+	struct veth v;
+	int r = has_quotas(conf) ? check_quota(conf, &owner, resp) : 0;
+
+	if (r == 0 && (req->flags & PROTO_F_LXC_USERNET))
+		r = veth_charge(req, usernet, br->ifindex, &owner, resp);
+	if (r < 0)
+		return r;
+	if (census_alias_format(&owner, alias, sizeof(alias)) < 0)
+		return fail(resp, ENAMETOOLONG, "too many quota groups to record");
+	r = veth_create(br, nsfd, req->peer, alias, &v, resp->reason, sizeof(resp->reason));
+	/* attached by ifindex: make sure that still is the bridge decided on */
+	if (r == 0 && (r = bridge_recheck(br, resp->reason, sizeof(resp->reason))) < 0)
+		veth_delete(v.ifindex);
+	if (r < 0) {
+		resp->err = -r;
+		return r;
+	}
+	resp->ifindex = v.ifindex;
+	resp->peer_ifindex = v.peer_ifindex;
+	memcpy(resp->name, v.name, sizeof(resp->name));
+	memcpy(resp->peer_name, v.peer_name, sizeof(resp->peer_name));
+	memcpy(resp->lxc, owner.lxc, sizeof(resp->lxc));
+	return 0;
+}
+
+/*
+ * The namespace is checked again here, against the uid the listener took
+ * from SO_PEERCRED: the worker that checked it first is the requester's to
+ * tamper with.  Then as a tap: under the lock, counted, made, re-checked.
+ */
+static int veth_make(const struct broker_conf *conf, int lock, const struct make_req *req,
+		     const struct usernet_entry *usernet, int nsfd, const struct bridge *br,
+		     struct make_resp *resp)
+{
+	bool lxc = req->flags & PROTO_F_LXC_USERNET;
+	long owner;
+	int fd, r;
+
+	if (nsfd < 0 || req->nusernet > VERDICT_USERNET_MAX || lxc != (usernet != NULL) ||
+	    (lxc && !req->nusernet) ||
+	    !memchr(req->peer, '\0', sizeof(req->peer)))
+		return fail(resp, EPROTO, "internal error: a veth request without its namespace");
+	r = netns_check(nsfd, netns_host(), req->owner.uid, &owner, resp->reason,
+			sizeof(resp->reason));
+	if (r < 0) {
+		resp->err = -r;
+		return r;
+	}
+	fd = veth_lock(conf, lock, lxc, resp);
+	if (fd < 0 && (has_quotas(conf) || lxc))
+		/* quotas that cannot be counted refuse: they never fail open */
+		return resp->err ? -resp->err :
+		       fail(resp, -fd, "cannot count taps: the broker's quota lock failed: %s",
+			    strerror(-fd));
+	r = fd >= 0 ? lock_quota(fd, resp) : 0;
+	if (r == 0) {
+		r = veth_make_locked(conf, req, usernet, nsfd, br, resp);
+		if (fd >= 0)
+			flock(fd, LOCK_UN);
+	}
+	if (fd >= 0 && fd != lock)
+		close(fd);
+	return r;
+}
+
+void maker_unmake(const struct unmake_req *req)
+{
+	char name[IF_NAMESIZE];
+	int r = 0;
+
+	/* by ifindex, once sure it still is that veth: an ifindex can be reused */
+	if (!if_indextoname(req->ifindex, name) || strncmp(name, req->name, sizeof(name)))
+		r = -ENODEV;
+	else
+		r = veth_delete(req->ifindex);
+	log_line("veth %.*s (ifindex %u), whose grant could not be sent: %s", IFNAMSIZ - 1,
+		 req->name, req->ifindex, r < 0 ? strerror(-r) : "deleted");
+}
+
 int maker_make(const struct broker_conf *conf, int lock, const struct make_req *req,
-	       struct make_resp *resp, int fds[MAKER_FDS_MAX])
+	       const struct usernet_entry *usernet, int nsfd, struct make_resp *resp,
+	       int fds[MAKER_FDS_MAX])
 {
 	char alias[CENSUS_ALIAS_MAX];
 	struct bridge br;
@@ -159,6 +310,10 @@ int maker_make(const struct broker_conf *conf, int lock, const struct make_req *
 	if (br.ifindex != req->bridge_ifindex || strcmp(br.name, req->bridge))
 		return fail(resp, ESTALE, "bridge `%s' changed while the request was decided",
 			    br.name);
+	if (req->kind == PROTO_KIND_VETH)
+		return veth_make(conf, lock, req, usernet, nsfd, &br, resp);
+	if (nsfd >= 0 || usernet)
+		return fail(resp, EPROTO, "internal error: a namespace with a tap request");
 	r = tap_open(&tap, req->queues, resp->reason, sizeof(resp->reason));
 	if (r < 0) {
 		resp->err = -r;
@@ -236,12 +391,13 @@ void maker_reap(void)
 }
 
 static void serve_make(int chan, const struct broker_conf *conf, int lock,
-		       const struct make_req *req)
+		       const struct maker_msg *m, int nsfd)
 {
 	struct make_resp resp;
 	int fds[MAKER_FDS_MAX];
 
-	maker_make(conf, lock, req, &resp, fds);
+	maker_make(conf, lock, &m->make, m->op == MAKER_MAKE_LXC ? m->lxc.usernet : NULL, nsfd,
+		   &resp, fds);
 	if (chan_send(chan, &resp, sizeof(resp), fds, resp.err ? 0 : resp.nfds) < 0)
 		log_line("maker: cannot answer the listener: %s", strerror(errno));
 	for (unsigned i = 0; resp.err == 0 && i < resp.nfds; i++)
@@ -253,10 +409,14 @@ size_t maker_msg_len(uint32_t op)
 	switch (op) {
 	case MAKER_MAKE:
 		return offsetof(struct maker_msg, make) + sizeof(struct make_req);
+	case MAKER_MAKE_LXC:
+		return offsetof(struct maker_msg, lxc) + sizeof(struct make_lxc);
 	case MAKER_CONF:
 		return offsetof(struct maker_msg, conf) + sizeof(struct broker_conf);
 	case MAKER_REAP:
 		return offsetof(struct maker_msg, make);
+	case MAKER_UNMAKE:
+		return offsetof(struct maker_msg, unmake) + sizeof(struct unmake_req);
 	}
 	return 0;
 }
@@ -279,11 +439,19 @@ void maker_main(int chan, const struct broker_conf *initial)
 	}
 	lock = maker_open_lock(conf);
 	for (;;) {
-		int none;
+		/* room for one: a veth's target namespace, with its MAKER_MAKE only */
+		int nsfd = -1;
 
-		got = chan_recv(chan, m, sizeof(*m), false, &none, 0, &n, false);
+		got = chan_recv(chan, m, sizeof(*m), false, &nsfd, 1, &n, false);
 		if (got == -ECONNRESET)
 			_exit(0);
+		/* on error chan_recv() closed what came (n is then 0) */
+		if (got < 0 || n == 0)
+			nsfd = -1;
+		if (nsfd >= 0 && m->op != MAKER_MAKE && m->op != MAKER_MAKE_LXC) {
+			close(nsfd);
+			nsfd = -1;
+		}
 		if (got < 0 || (size_t)got != maker_msg_len(got >= 4 ? m->op : 0)) {
 			log_line("maker: bad message from the listener: %s",
 				 strerror(got < 0 ? (int)-got : EBADMSG));
@@ -291,7 +459,11 @@ void maker_main(int chan, const struct broker_conf *initial)
 		}
 		switch (m->op) {
 		case MAKER_MAKE:
-			serve_make(chan, conf, lock, &m->make);
+		case MAKER_MAKE_LXC:
+			serve_make(chan, conf, lock, m, nsfd);
+			break;
+		case MAKER_UNMAKE:
+			maker_unmake(&m->unmake);
 			break;
 		case MAKER_CONF:
 			*conf = m->conf;
@@ -303,5 +475,7 @@ void maker_main(int chan, const struct broker_conf *initial)
 			maker_reap();
 			break;
 		}
+		if (nsfd >= 0)
+			close(nsfd);
 	}
 }

@@ -20,6 +20,8 @@
 #include "conf.h"
 #include "peer.h"
 #include "proto.h"
+#include "usernet.h"
+#include "worker.h"
 
 #define MAKER_FDS_MAX PROTO_QUEUES_MAX
 
@@ -30,6 +32,29 @@ struct make_req {
 	uint32_t bridge_ifindex;     /* as the worker resolved it */
 	char bridge[IFNAMSIZ];       /* the name the ACL decided on */
 	struct tap_owner owner;      /* the census attribution: quota groups, pid */
+	/*
+	 * The veth kind: sent with the namespace's descriptor, checked again
+	 * here against owner.uid (the listener's SO_PEERCRED uid).
+	 */
+	uint32_t kind;               /* PROTO_KIND_* */
+	uint32_t nusernet;           /* PROTO_F_LXC_USERNET: the lines to charge, 1.. */
+	char peer[IFNAMSIZ];         /* the name in the namespace, "": eth0 */
+};
+
+/*
+ * MAKER_MAKE_LXC: a veth decided by lxc-usernet, with the lines to charge.
+ * A message of its own so that a tap's MAKER_MAKE stays small: the
+ * listener's channel to the maker holds a burst of max-requests of them.
+ */
+struct make_lxc {
+	struct make_req make;
+	struct usernet_entry usernet[VERDICT_USERNET_MAX];
+};
+
+/* listener -> maker: a veth whose grant could not be sent goes (no answer) */
+struct unmake_req {
+	uint32_t ifindex;
+	char name[IFNAMSIZ];         /* deleted only if ifindex still has this name */
 };
 
 struct make_resp {
@@ -40,6 +65,10 @@ struct make_resp {
 	uint32_t nfds;
 	char name[IFNAMSIZ];
 	char reason[PROTO_REASON_MAX + 1];   /* on error, a line for the user */
+	/* a veth: its other end, and the lxc-usernet line it was charged to ("" none) */
+	uint32_t peer_ifindex;
+	char peer_name[IFNAMSIZ];
+	char lxc[CENSUS_LXC_MAX];
 };
 
 /* The census attribution for a requester: uid, gid, pid, its quota groups. */
@@ -48,11 +77,25 @@ void maker_owner(const struct broker_conf *conf, const struct identity *id, pid_
 
 /*
  * Makes what req asks for, under conf's quotas: 0 and the descriptors in
- * fds (resp->nfds of them), or -errno with resp->reason.  Nothing is left
- * behind on error.  lock: maker_open_lock()'s answer.
+ * fds (resp->nfds of them; none for a veth), or -errno with resp->reason.
+ * Nothing is left behind on error.  lock: maker_open_lock()'s answer.
+ * usernet: req->nusernet lxc-usernet lines (MAKER_MAKE_LXC), else NULL.
+ * nsfd: a veth's target namespace (the caller keeps and closes it), else -1.
  */
 int maker_make(const struct broker_conf *conf, int lock, const struct make_req *req,
-	       struct make_resp *resp, int fds[MAKER_FDS_MAX]);
+	       const struct usernet_entry *usernet, int nsfd, struct make_resp *resp,
+	       int fds[MAKER_FDS_MAX]);
+
+/*
+ * What the maker is asked for request id, from its checked verdict v:
+ * out->make, and out->usernet for a veth by lxc-usernet.  The op to send it
+ * with: MAKER_MAKE or MAKER_MAKE_LXC.
+ */
+uint32_t maker_req_fill(const struct broker_conf *conf, const struct identity *who, pid_t pid,
+			uint32_t id, const struct verdict *v, struct make_lxc *out);
+
+/* Deletes a veth made for a grant that could not be sent (req->name checked); logs. */
+void maker_unmake(const struct unmake_req *req);
 
 /* Removes taps made persistent that nobody holds; logs each. */
 void maker_reap(void);
@@ -67,14 +110,16 @@ int maker_open_lock(const struct broker_conf *conf);
 void maker_main(int chan, const struct broker_conf *conf) __attribute__((noreturn));
 
 /* listener -> maker */
-enum maker_op { MAKER_MAKE = 1, MAKER_CONF, MAKER_REAP };
+enum maker_op { MAKER_MAKE = 1, MAKER_CONF, MAKER_REAP, MAKER_UNMAKE, MAKER_MAKE_LXC };
 
 /* each op's message is only as long as its part of the union */
 struct maker_msg {
 	uint32_t op;
 	union {
 		struct make_req make;
+		struct make_lxc lxc;         /* lxc.make is make */
 		struct broker_conf conf;
+		struct unmake_req unmake;
 	};
 };
 

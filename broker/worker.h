@@ -18,6 +18,14 @@
 #include "conf.h"
 #include "peer.h"
 #include "proto.h"
+#include "usernet.h"
+
+/*
+ * lxc-usernet lines a verdict carries for the maker to count: the verdict
+ * stays one fixed-size message, and a request to which more lines apply is
+ * refused (lxc-user-nic has no such bound; ontap-lxc-user-nic(1)).
+ */
+#define VERDICT_USERNET_MAX 8
 
 /* listener -> worker, with the client's connection as the one descriptor */
 struct job {
@@ -40,6 +48,16 @@ struct verdict {
 	char bridge[IFNAMSIZ];       /* the bridge decided on, NUL-terminated */
 	char reason[PROTO_REASON_MAX + 1];
 	char exe[256];               /* advisory: the requester's executable */
+	/*
+	 * The veth kind: an allowed verdict comes with the target namespace's
+	 * descriptor (the one the client sent) and is the only one that does.
+	 */
+	uint8_t peer_len;
+	uint8_t nusernet;            /* PROTO_F_LXC_USERNET: the lines that apply, 1.. */
+	uint8_t pad[6];
+	int64_t netns_owner;         /* the namespace's owner uid, -1: unknown */
+	char peer[IFNAMSIZ];         /* the name asked for in it: peer_len raw bytes ("": eth0) */
+	struct usernet_entry usernet[VERDICT_USERNET_MAX];
 };
 
 /*

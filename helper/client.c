@@ -352,3 +352,126 @@ enum client_status client_ask(const char *path, const struct client_request *rq,
 		close_fds(g->fds, g->nfds);
 	return st;
 }
+
+/* ---- the veth kind ---------------------------------------------------------- */
+
+static enum client_status exchange_veth(int s, const char *path,
+					const struct client_veth_request *rq,
+					struct proto_msg *msg, struct client_error *e)
+{
+	int r, sent;
+
+	memset(msg, 0, sizeof(*msg));
+	msg->version = PROTO_V2;
+	msg->type = PROTO_REQUEST;
+	msg->link.kind = PROTO_KIND_VETH;
+	msg->link.flags = rq->flags;
+	msg->link.queues = 1;
+	if (strlen(rq->bridge) >= sizeof(msg->link.name) ||
+	    strlen(rq->peer) >= sizeof(msg->link.peer_name))
+		return failed(e, CLIENT_PERMANENT, ENAMETOOLONG, "interface name too long");
+	strcpy(msg->link.name, rq->bridge);
+	strcpy(msg->link.peer_name, rq->peer);
+	sent = wire_send(s, msg, &rq->netns_fd, 1);
+	if (sent == -EINVAL)
+		return failed(e, CLIENT_PERMANENT, EINVAL, "cannot encode the request");
+	/* the broker may have refused and closed before reading: its answer is queued */
+	if (sent < 0 && sent != -EPIPE && sent != -ECONNRESET)
+		return failed(e, CLIENT_TEMPORARY, -sent, "cannot send the request to ontap-broker: %s",
+			      strerror(-sent));
+	/* no descriptor comes back: one that does is closed and the answer refused */
+	r = wire_recv(s, msg, NULL, 0);
+	if (r < 0 && sent < 0)
+		return failed(e, CLIENT_TEMPORARY, -sent, "cannot send the request to ontap-broker: %s",
+			      strerror(-sent));
+	if (r == -EAGAIN)
+		return failed(e, CLIENT_TEMPORARY, ETIMEDOUT,
+			      "ontap-broker did not answer within %d s", CLIENT_TIMEOUT_S);
+	if (r == -ECONNRESET)
+		return failed(e, CLIENT_TEMPORARY, ECONNRESET, "ontap-broker at `%s' closed the "
+			      "connection without answering (its log says why; a broker older "
+			      "than protocol version 2 may do that)", path);
+	if (r < 0)
+		return failed(e, CLIENT_PERMANENT, -r, "bad answer from ontap-broker: %s", strerror(-r));
+	return CLIENT_OK;
+}
+
+/* a small /proc file's first line, NUL-terminated: 0 or -errno */
+static int read_line(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/*
+ * Inside a user namespace (ontap-veth's first use: `unshare -Urn'), a
+ * server whose uid is not mapped there -- the host's root included -- reads
+ * as the overflow uid in SO_PEERCRED (kernel-facts.md), and no call made
+ * from inside can tell root from another unmapped user.  There, and only
+ * there, that uid is accepted too.  Nothing comes back on a veth grant but
+ * names and numbers; what a stranger's socket could get is the namespace
+ * descriptor of a namespace this user owns.
+ */
+static bool unmapped_server(int s)
+{
+	char map[128], ov[16];
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	unsigned a, b, c, overflow;
+
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    read_line("/proc/self/uid_map", map, sizeof(map)) < 0 ||
+	    read_line("/proc/sys/kernel/overflowuid", ov, sizeof(ov)) < 0 ||
+	    sscanf(ov, "%u", &overflow) != 1)
+		return false;
+	/* the initial user namespace maps every uid onto itself */
+	if (sscanf(map, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295u)
+		return false;
+	return cr.uid == overflow;
+}
+
+enum client_status client_ask_veth(const char *path, const struct client_veth_request *rq,
+				   struct client_veth_grant *g, struct client_error *e)
+{
+	const struct client_request v2 = { .version = PROTO_V2, .bridge = rq->bridge };
+	struct proto_msg msg;
+	enum client_status st;
+	int s = -1;
+
+	memset(g, 0, sizeof(*g));
+	memset(e, 0, sizeof(*e));
+	st = dial(path, &s, e);
+	if (st == CLIENT_OK)
+		st = check_server(s, path, e);
+	if (st == CLIENT_PERMANENT && e->err == EPERM && unmapped_server(s)) {
+		memset(e, 0, sizeof(*e));
+		st = CLIENT_OK;
+	}
+	if (st == CLIENT_OK)
+		st = exchange_veth(s, path, rq, &msg, e);
+	if (s >= 0)
+		close(s);
+	if (st != CLIENT_OK)
+		return st;
+	if (msg.type == PROTO_REFUSE)
+		return refused(path, &v2, &msg, e);
+	/* the codec checked a version-2 GRANT's shape; the kind is ours to check */
+	if (msg.type != PROTO_GRANT || msg.version != PROTO_V2 || msg.link.kind != PROTO_KIND_VETH)
+		return failed(e, CLIENT_PERMANENT, EPROTO,
+			      "bad answer from ontap-broker: not a veth grant");
+	memcpy(g->ifname, msg.link.name, IFNAMSIZ);
+	memcpy(g->peer, msg.link.peer_name, IFNAMSIZ);
+	g->ifindex = msg.link.ifindex;
+	g->peer_ifindex = msg.link.peer_ifindex;
+	return CLIENT_OK;
+}

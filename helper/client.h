@@ -62,6 +62,32 @@ const char *client_socket_path(void);
 enum client_status client_ask(const char *path, const struct client_request *rq,
 			      struct client_grant *g, struct client_error *e);
 
+/*
+ * The veth kind (protocol version 2), for ontap-veth and ontap-lxc-user-nic:
+ * a pair whose host end joins bridge and whose other end is made in the
+ * network namespace netns_fd (sent with the request, SCM_RIGHTS) as peer
+ * ("" for the broker's default, eth0; a template like "eth%d" is resolved
+ * by the kernel).  flags: 0 or PROTO_F_LXC_USERNET.  The grant carries no
+ * descriptor, and its host-side names are not checked here: the client may
+ * well be inside the target namespace, where the host's links are not seen.
+ */
+struct client_veth_request {
+	const char *bridge;      /* checked with ifname_valid() by the caller */
+	const char *peer;
+	int netns_fd;
+	uint32_t flags;
+};
+
+struct client_veth_grant {
+	char ifname[IFNAMSIZ];   /* the host end */
+	unsigned ifindex;
+	char peer[IFNAMSIZ];     /* the end in the namespace, and its index there */
+	unsigned peer_ifindex;
+};
+
+enum client_status client_ask_veth(const char *path, const struct client_veth_request *rq,
+				   struct client_veth_grant *g, struct client_error *e);
+
 /* Whether a refusal's errno is worth trying again later (busy, timeouts). */
 bool client_errno_temporary(int err);
 

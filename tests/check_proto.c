@@ -1072,7 +1072,9 @@ START_TEST(v2_request_rules)
 		{ PROTO_KIND_VETH, 0, 0, "br0", "" },
 		{ PROTO_KIND_VETH, 0, 2, "br0", "eth0" },
 		{ PROTO_KIND_VETH, PROTO_F_VNET_HDR, 1, "br0", "" },
-		{ PROTO_KIND_VETH, 0x4, 1, "br0", "" },
+		{ PROTO_KIND_VETH, 0x8, 1, "br0", "" },
+		{ PROTO_KIND_VETH, PROTO_F_LXC_USERNET | PROTO_F_VNET_HDR, 1, "br0", "" },
+		{ PROTO_KIND_TAP, PROTO_F_LXC_USERNET, 1, "br0", "" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1086,6 +1088,14 @@ START_TEST(v2_request_rules)
 		ck_assert_msg(encode_heap(&m, PROTO_MSG_MAX) == -EINVAL, "bad request %zu encoded", i);
 	}
 	/* the edges that are fine */
+	{
+		struct raw r;
+		struct proto_msg m = mk_req2(PROTO_KIND_VETH, PROTO_F_LXC_USERNET, 1, "br0", "eth0");
+
+		raw_req2(&r, PROTO_KIND_VETH, PROTO_F_LXC_USERNET, 1, "br0", 3, "eth0", 4);
+		ck_assert_int_eq(decode_raw(&r), 0);
+		ck_assert_int_gt(encode_heap(&m, PROTO_MSG_MAX), 0);
+	}
 	for (unsigned q = 1; q <= PROTO_QUEUES_MAX; q++) {
 		struct raw r;
 

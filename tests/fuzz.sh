@@ -3,11 +3,11 @@
 # clang (-fsanitize=fuzzer,address,undefined) and runs each one, one at a
 # time, on one core.
 #   fuzz.sh [--short | --long [RUNS] | --time SECONDS] [--target NAME] OUTDIR
-#     --short          each target for 15 s (ctest, CI: seven targets in 2 min); the default
+#     --short          each target for 15 s (ctest, CI: eight targets in 2 min); the default
 #     --time SECONDS   each target for SECONDS
 #     --long [RUNS]    each target for RUNS executions (default 10000000),
 #                      the new corpus minimised into OUTDIR/NAME.merged
-#     --target NAME    only this one (proto, wire, acl, args, conf, census, escape)
+#     --target NAME    only this one (proto, wire, acl, args, conf, census, escape, usernet)
 # Each target prints its executions and crashes; a crash, timeout or leak
 # leaves its input in OUTDIR (re-run it with OUTDIR/fuzz_NAME FILE).  Needs
 # clang and libFuzzer (Debian 12: clang-14 libclang-rt-14-dev), installed
@@ -78,6 +78,10 @@ declare -A LIBS=([census]="-lmnl")
 # room for several files; argv stays short.
 declare -A MAXLEN=([proto]=1100 [wire]=2048 [acl]=8192 [args]=512 [conf]=4096 [census]=600 [escape]=512)
 TARGETS=(proto wire acl args conf census escape)
+# lxc-usernet, read by the broker for lxc-usernet veth requests
+SRCS[usernet]="broker/usernet.c"
+MAXLEN[usernet]=4096
+TARGETS+=(usernet)
 if [ -n "$ONLY" ]; then
 	[ -n "${SRCS[$ONLY]:-}" ] || die "unknown target: $ONLY (${TARGETS[*]})"
 	TARGETS=("$ONLY")

@@ -63,6 +63,7 @@ EX=usr/share/doc/ontap/examples
 UNITS=(ontap-broker.service ontap-broker.socket
 	ontap-broker-inetd.socket ontap-broker-inetd@.service)
 executables=(usr/sbin/ontap-broker usr/libexec/ontap-helper usr/bin/ontap-tap
+	usr/bin/ontap-veth usr/libexec/ontap-lxc-user-nic
 	"$EX/s6/ontap-broker/run" "$EX/s6/ontap-broker/log/run"
 	"$EX/s6/ontap-broker-ipc/run" "$EX/s6/ontap-broker-ipc/log/run")
 datafiles=("${UNITS[@]/#/$UNITDIR/}"
@@ -88,6 +89,8 @@ actual=$(cd "$ROOT" && find . \( -type f -o -type l \) -printf '%P\n' | sort)
 empty "nothing installed but the files above" "$(comm -13 <(echo "$expected") <(echo "$actual"))"
 empty "no qemu-bridge-helper unless asked for" \
 	"$(cd "$ROOT" && find . -name qemu-bridge-helper -printf '%P\n')"
+empty "no lxc-user-nic unless asked for" \
+	"$(cd "$ROOT" && find . -name lxc-user-nic -printf '%P\n')"
 
 # ---- privilege: none anywhere in the tree
 empty "no setuid or setgid file" "$(find "$ROOT" -perm /6000 -printf '%P %m\n')"
@@ -186,7 +189,8 @@ done
 # ---- ONTAP_INSTALL_AS_QEMU_HELPER: a build of its own, where qemu looks
 QB=$T/build-qemu
 if cmake -S "$SRC" -B "$QB" -DONTAP_INSTALL_AS_QEMU_HELPER=ON >"$T/qemu.log" 2>&1 &&
-	cmake --build "$QB" -j2 --target ontap-helper ontap-tap ontap-broker >>"$T/qemu.log" 2>&1 &&
+	cmake --build "$QB" -j2 --target ontap-helper ontap-tap ontap-broker ontap-veth \
+		ontap-lxc-user-nic >>"$T/qemu.log" 2>&1 &&
 	DESTDIR=$T/root-qemu cmake --install "$QB" --prefix "$PREFIX" >>"$T/qemu.log" 2>&1; then
 	pass "build and install with ONTAP_INSTALL_AS_QEMU_HELPER=ON"
 else
@@ -213,6 +217,27 @@ else
 	fail "install with ONTAP_QEMU_HELPER_DIR=/usr/libexec"
 	tail -20 "$T/qemu.log" | sed 's/^/    /'
 fi
+
+# ---- ONTAP_INSTALL_AS_LXC_USER_NIC: where LXC looks (Debian: /usr/libexec/lxc)
+LB=$T/build-lxc
+if cmake -S "$SRC" -B "$LB" -DONTAP_INSTALL_AS_LXC_USER_NIC=ON >"$T/lxc.log" 2>&1 &&
+	cmake --build "$LB" -j2 >>"$T/lxc.log" 2>&1 &&
+	DESTDIR=$T/root-lxc cmake --install "$LB" --prefix "$PREFIX" >>"$T/lxc.log" 2>&1; then
+	pass "build and install with ONTAP_INSTALL_AS_LXC_USER_NIC=ON"
+else
+	fail "build and install with ONTAP_INSTALL_AS_LXC_USER_NIC=ON"
+	tail -20 "$T/lxc.log" | sed 's/^/    /'
+fi
+LH=$T/root-lxc$PREFIX/libexec/lxc/lxc-user-nic
+check "lxc-user-nic in /usr/libexec/lxc, a regular file, not a link" \
+	test -f "$LH" -a ! -L "$LH" -a -x "$LH"
+check "lxc-user-nic is ontap-lxc-user-nic" cmp -s "$LH" "$T/root-lxc$PREFIX/libexec/ontap-lxc-user-nic"
+empty "no setuid, setgid or file capabilities with lxc-user-nic" \
+	"$(find "$T/root-lxc" -perm /6000 -printf '%P\n'; getcap -r "$T/root-lxc" 2>&1)"
+# lxc-user-nic's usage for a bad call, exit 1
+out=$("$LH" 2>&1) && rc=0 || rc=$?
+check "lxc-user-nic without arguments: lxc-user-nic's usage, exit 1" \
+	test "$rc:${out%%$'\n'*}" = "1:Usage: $LH create {lxcpath} {name} {pid} {type} {bridge} {nicname}"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

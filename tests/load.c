@@ -1118,8 +1118,9 @@ static bool act_fd_late(int s, const struct mcase *mc) { (void)mc; return send_w
 
 /*
  * A version-2 veth request with its namespace descriptor, as the protocol
- * wants it: this broker makes no veth yet and says so (EPROTONOSUPPORT),
- * closing the descriptor.
+ * wants it, but the namespace is the broker's own (this process runs in
+ * it): refused (EPERM) before any policy is read, and the descriptor closed
+ * on the way (worker, listener) like every other.
  */
 static bool act_veth(int s, const struct mcase *mc)
 {
@@ -1136,8 +1137,8 @@ static bool act_veth(int s, const struct mcase *mc)
 	}
 	close(ns);
 	read_reply(s, &r);
-	result(r.o == O_REFUSE && r.err == EPROTONOSUPPORT && strstr(r.reason, "veth"),
-	       "malformed: a version-2 veth request with its namespace: refused, EPROTONOSUPPORT "
+	result(r.o == O_REFUSE && r.err == EPERM && strstr(r.reason, "broker's own network namespace"),
+	       "malformed: a version-2 veth request into the broker's namespace: refused, EPERM "
 	       "(%s %d: %s)", oname[r.o], r.err, r.reason);
 	drop(&r);
 	return true;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The whole suite built a second time with AddressSanitizer and
-# UndefinedBehaviorSanitizer, then its unit, integration, load (--short) and
-# hostile-ACL tests run against that build.  As root: those tests make
+# UndefinedBehaviorSanitizer, then its unit, integration, load (--short),
+# hostile-ACL and veth (native, lxc) tests run against that build.  As root: those tests make
 # namespaces, bridges, taps and users.
 #   usage: sanitize.sh BUILD_DIR     (a build directory of its own)
 #
@@ -72,7 +72,7 @@ export LSAN_OPTIONS="log_path=$REPORTS/lsan"
 # about leaks here (LeakSanitizer does); load.sh's RSS bound is widened
 export ONTAP_RSS_SLACK_KB=65536
 
-TESTS=$(ctest --test-dir "$OUT" -N -R '^(unit_.*|integration|load|hostile_acl)$' |
+TESTS=$(ctest --test-dir "$OUT" -N -R '^(unit_.*|integration|load|hostile_acl|veth_native|veth_lxc)$' |
 	sed -n 's/^ *Test *#[0-9]*: //p')
 [ -n "$TESTS" ] || die "no tests found in $OUT"
 for t in $TESTS; do

@@ -100,11 +100,11 @@ static int check_request_v2(const struct proto_msg *msg)
 {
 	const typeof(msg->link) *l = &msg->link;
 
-	if (l->flags & ~PROTO_F_VNET_HDR)
+	if (l->flags & ~(PROTO_F_VNET_HDR | PROTO_F_LXC_USERNET))
 		return -EPROTO;
 	if (l->kind == PROTO_KIND_TAP)
-		return l->queues >= 1 && l->queues <= PROTO_QUEUES_MAX && !l->peer_name[0] ?
-			0 : -EPROTO;
+		return l->queues >= 1 && l->queues <= PROTO_QUEUES_MAX && !l->peer_name[0] &&
+		       !(l->flags & PROTO_F_LXC_USERNET) ? 0 : -EPROTO;
 	if (l->kind == PROTO_KIND_VETH)
 		return l->queues == 1 && !(l->flags & PROTO_F_VNET_HDR) ? 0 : -EPROTO;
 	return -EPROTO;

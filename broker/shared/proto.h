@@ -86,6 +86,12 @@
 
 #define PROTO_F_VNET_HDR    0x1u
 #define PROTO_F_MULTI_QUEUE 0x2u   /* GRANT, version 2 only */
+/*
+ * REQUEST, version 2, veth only: decide by lxc-usernet (read by the broker,
+ * as the requester) instead of bridge.conf, and charge the veth to the line
+ * that allowed it -- what ontap-lxc-user-nic asks for (ontap-protocol(7)).
+ */
+#define PROTO_F_LXC_USERNET 0x4u
 
 enum proto_type {
 	PROTO_REQUEST = 1,

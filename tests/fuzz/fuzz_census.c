@@ -23,7 +23,7 @@
 static bool same(const struct tap_owner *a, const struct tap_owner *b)
 {
 	if (a->uid != b->uid || a->gid != b->gid || a->pid != b->pid || a->since != b->since ||
-	    a->ngroups != b->ngroups)
+	    a->ngroups != b->ngroups || strcmp(a->lxc, b->lxc))
 		return false;
 	for (unsigned i = 0; i < a->ngroups; i++)
 		if (a->groups[i] != b->groups[i])
@@ -80,6 +80,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.pid &= INT32_MAX;
 		in.since &= INT64_MAX;
 		in.ngroups = data[20] % (CENSUS_MAX_GROUPS + 2);
+		/* an lxc-usernet charge: no space, tab or NUL, shorter than the field */
+		if (data[20] & 0x80) {
+			size_t k = 0;
+
+			for (size_t i = 24; i < size && k + 1 < sizeof(in.lxc); i++)
+				if (data[i] != ' ' && data[i] != '\t' && data[i])
+					in.lxc[k++] = (char)data[i];
+			in.lxc[k] = '\0';
+		}
 		for (unsigned i = 0; i < in.ngroups && i < CENSUS_MAX_GROUPS; i++)
 			in.groups[i] = (unsigned)data[21 + i % 3] << (8 * (i % 4));
 		round_trip(&in);

@@ -90,7 +90,9 @@ static void check_decoded(const uint8_t *data, size_t size, const struct proto_m
 		CHECK(m->link.kind == PROTO_KIND_TAP || m->link.kind == PROTO_KIND_VETH);
 		CHECK(proto_fds(m) <= PROTO_QUEUES_MAX);
 		if (m->type == PROTO_REQUEST) {
-			CHECK((m->link.flags & ~PROTO_F_VNET_HDR) == 0);
+			/* a veth asks for lxc-usernet's decision, never a vnet header */
+			CHECK((m->link.flags & ~(m->link.kind == PROTO_KIND_VETH ? PROTO_F_LXC_USERNET :
+						 PROTO_F_VNET_HDR)) == 0);
 			CHECK(m->link.queues >= 1 && m->link.queues <= PROTO_QUEUES_MAX);
 			CHECK(proto_fds(m) == (m->link.kind == PROTO_KIND_VETH));
 		} else {
