@@ -475,3 +475,30 @@ enum client_status client_ask_veth(const char *path, const struct client_veth_re
 	g->peer_ifindex = msg.link.peer_ifindex;
 	return CLIENT_OK;
 }
+
+void client_drain_stderr(void)
+{
+	struct stat st;
+	int unread;
+
+	if (fstat(STDERR_FILENO, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;
+	for (int i = 0; i < 50; i++) {
+		if (ioctl(STDERR_FILENO, FIONREAD, &unread) < 0 || unread == 0)
+			return;
+		usleep(10 * 1000);
+	}
+}
+
+void client_fail(const char *prog, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	client_drain_stderr();
+	exit(status);
+}

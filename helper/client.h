@@ -91,4 +91,16 @@ enum client_status client_ask_veth(const char *path, const struct client_veth_re
 /* Whether a refusal's errno is worth trying again later (busy, timeouts). */
 bool client_errno_temporary(int err);
 
+/*
+ * Every client's failure: "PROG: message" on stderr, then exit(status).
+ * When stderr is a pipe (libvirt reads it in one thread and builds its
+ * error as soon as another sees the socket close), the reader is given a
+ * moment, bounded, to drain it first.
+ */
+void client_fail(const char *prog, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+
+/* That bounded wait alone, for a client about to exit on its own. */
+void client_drain_stderr(void);
+
 #endif

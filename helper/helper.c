@@ -23,38 +23,8 @@
 
 static const char *prog = "ontap-helper";
 
-/*
- * libvirt reads our stderr in one thread and builds its error as soon as
- * another sees the socket close: if we exit at once, the message may be
- * lost.  When stderr is a pipe, give the reader a moment (bounded) to
- * drain it before the exit closes the socket.
- */
-static void drain_stderr(void)
-{
-	struct stat st;
-	int unread;
+#define fail(...) client_fail(prog, EXIT_FAILURE, __VA_ARGS__)
 
-	if (fstat(STDERR_FILENO, &st) < 0 || !S_ISFIFO(st.st_mode))
-		return;
-	for (int i = 0; i < 50; i++) {
-		if (ioctl(STDERR_FILENO, FIONREAD, &unread) < 0 || unread == 0)
-			return;
-		usleep(10 * 1000);
-	}
-}
-
-static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	drain_stderr();
-	exit(EXIT_FAILURE);
-}
 
 static void usage(FILE *f)
 {
@@ -154,7 +124,7 @@ int main(int argc, char *argv[])
 		return EXIT_SUCCESS;
 	case ARGS_USAGE:
 		usage(stderr);
-		drain_stderr();
+		client_drain_stderr();
 		return EXIT_FAILURE;
 	case ARGS_TOO_LONG: {
 		char shown[ESCAPE_SIZE(IFNAMSIZ)];

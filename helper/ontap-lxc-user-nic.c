@@ -34,17 +34,7 @@
 
 static const char *prog = "ontap-lxc-user-nic";
 
-static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_FAILURE);
-}
+#define fail(...) client_fail(prog, EXIT_FAILURE, __VA_ARGS__)
 
 /* lxc-user-nic's usage, on stderr, exit 1 */
 static void __attribute__((noreturn)) usage(const char *me)

@@ -21,17 +21,7 @@
 
 static const char *prog = "ontap-tap";
 
-static void __attribute__((format(printf, 2, 3), noreturn)) die(int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(status);
-}
+#define die(status, ...) client_fail(prog, status, __VA_ARGS__)
 
 static void help(void)
 {
