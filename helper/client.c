@@ -159,30 +159,24 @@ static enum client_status check_server(int s, const char *path, struct client_er
 	return CLIENT_OK;
 }
 
-static enum client_status exchange(int s, const char *path, const struct client_request *rq,
-				   struct proto_msg *msg, struct client_grant *g,
-				   struct client_error *e)
+/*
+ * Sends msg (with nout descriptors) and reads the answer into msg (with up
+ * to max descriptors into in, *got of them): CLIENT_OK, or a failure in e.
+ */
+static enum client_status send_recv(int s, const char *path, struct proto_msg *msg,
+				    const int *out, size_t nout, int *in, size_t max,
+				    unsigned *got, struct client_error *e)
 {
-	int r, sent;
+	unsigned version = msg->version;
+	int r, sent = wire_send(s, msg, out, nout);
 
-	memset(msg, 0, sizeof(*msg));
-	msg->version = rq->version;
-	msg->type = PROTO_REQUEST;
-	msg->link.kind = PROTO_KIND_TAP;
-	msg->link.flags = rq->vnet_hdr ? PROTO_F_VNET_HDR : 0;
-	msg->link.queues = (uint16_t)rq->queues;
-	if (strlen(rq->bridge) >= sizeof(msg->link.name))
-		return failed(e, CLIENT_PERMANENT, ENAMETOOLONG, "bridge name too long");
-	strcpy(msg->link.name, rq->bridge);
-	r = wire_send(s, msg, NULL, 0);
-	if (r == -EINVAL)
+	if (sent == -EINVAL)
 		return failed(e, CLIENT_PERMANENT, EINVAL, "cannot encode the request");
 	/* the broker may have refused and closed before reading: its answer is queued */
-	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
-		return failed(e, CLIENT_TEMPORARY, -r, "cannot send the request to ontap-broker: %s",
-			      strerror(-r));
-	sent = r;
-	r = wire_recv(s, msg, g->fds, PROTO_QUEUES_MAX);
+	if (sent < 0 && sent != -EPIPE && sent != -ECONNRESET)
+		return failed(e, CLIENT_TEMPORARY, -sent, "cannot send the request to ontap-broker: %s",
+			      strerror(-sent));
+	r = wire_recv(s, msg, in, max);
 	if (r < 0 && sent < 0)
 		return failed(e, CLIENT_TEMPORARY, -sent, "cannot send the request to ontap-broker: %s",
 			      strerror(-sent));
@@ -192,12 +186,28 @@ static enum client_status exchange(int s, const char *path, const struct client_
 	if (r == -ECONNRESET)
 		return failed(e, CLIENT_TEMPORARY, ECONNRESET, "ontap-broker at `%s' closed the "
 			      "connection without answering (its log says why%s)", path,
-			      rq->version >= PROTO_V2 ?
+			      version >= PROTO_V2 ?
 			      "; a broker older than protocol version 2 may do that" : "");
 	if (r < 0)
 		return failed(e, CLIENT_PERMANENT, -r, "bad answer from ontap-broker: %s", strerror(-r));
-	g->nfds = (unsigned)r;
+	*got = (unsigned)r;
 	return CLIENT_OK;
+}
+
+static enum client_status exchange(int s, const char *path, const struct client_request *rq,
+				   struct proto_msg *msg, struct client_grant *g,
+				   struct client_error *e)
+{
+	memset(msg, 0, sizeof(*msg));
+	msg->version = rq->version;
+	msg->type = PROTO_REQUEST;
+	msg->link.kind = PROTO_KIND_TAP;
+	msg->link.flags = rq->vnet_hdr ? PROTO_F_VNET_HDR : 0;
+	msg->link.queues = (uint16_t)rq->queues;
+	if (strlen(rq->bridge) >= sizeof(msg->link.name))
+		return failed(e, CLIENT_PERMANENT, ENAMETOOLONG, "bridge name too long");
+	strcpy(msg->link.name, rq->bridge);
+	return send_recv(s, path, msg, NULL, 0, g->fds, PROTO_QUEUES_MAX, &g->nfds, e);
 }
 
 static enum client_status refused(const char *path, const struct client_request *rq,
@@ -359,7 +369,7 @@ static enum client_status exchange_veth(int s, const char *path,
 					const struct client_veth_request *rq,
 					struct proto_msg *msg, struct client_error *e)
 {
-	int r, sent;
+	unsigned none;
 
 	memset(msg, 0, sizeof(*msg));
 	msg->version = PROTO_V2;
@@ -372,28 +382,8 @@ static enum client_status exchange_veth(int s, const char *path,
 		return failed(e, CLIENT_PERMANENT, ENAMETOOLONG, "interface name too long");
 	strcpy(msg->link.name, rq->bridge);
 	strcpy(msg->link.peer_name, rq->peer);
-	sent = wire_send(s, msg, &rq->netns_fd, 1);
-	if (sent == -EINVAL)
-		return failed(e, CLIENT_PERMANENT, EINVAL, "cannot encode the request");
-	/* the broker may have refused and closed before reading: its answer is queued */
-	if (sent < 0 && sent != -EPIPE && sent != -ECONNRESET)
-		return failed(e, CLIENT_TEMPORARY, -sent, "cannot send the request to ontap-broker: %s",
-			      strerror(-sent));
 	/* no descriptor comes back: one that does is closed and the answer refused */
-	r = wire_recv(s, msg, NULL, 0);
-	if (r < 0 && sent < 0)
-		return failed(e, CLIENT_TEMPORARY, -sent, "cannot send the request to ontap-broker: %s",
-			      strerror(-sent));
-	if (r == -EAGAIN)
-		return failed(e, CLIENT_TEMPORARY, ETIMEDOUT,
-			      "ontap-broker did not answer within %d s", CLIENT_TIMEOUT_S);
-	if (r == -ECONNRESET)
-		return failed(e, CLIENT_TEMPORARY, ECONNRESET, "ontap-broker at `%s' closed the "
-			      "connection without answering (its log says why; a broker older "
-			      "than protocol version 2 may do that)", path);
-	if (r < 0)
-		return failed(e, CLIENT_PERMANENT, -r, "bad answer from ontap-broker: %s", strerror(-r));
-	return CLIENT_OK;
+	return send_recv(s, path, msg, &rq->netns_fd, 1, NULL, 0, &none, e);
 }
 
 /* a small /proc file's first line, NUL-terminated: 0 or -errno */
