@@ -127,17 +127,3 @@ int fq_cancel(struct fairq *q, uid_t uid, int slot)
 	}
 	return -ENOENT;
 }
-
-unsigned fq_inflight(const struct fairq *q, uid_t uid)
-{
-	const struct fq_user *u = find(q, uid);
-
-	return u ? u->inflight : 0;
-}
-
-unsigned fq_queued(const struct fairq *q, uid_t uid)
-{
-	const struct fq_user *u = find(q, uid);
-
-	return u ? u->queued : 0;
-}

@@ -51,8 +51,4 @@ void fq_done(struct fairq *q, uid_t uid);
 /* Takes a waiting slot out of uid's queue (its deadline passed): 0 or -ENOENT. */
 int fq_cancel(struct fairq *q, uid_t uid, int slot);
 
-/* How many requests uid has being served, and waiting. */
-unsigned fq_inflight(const struct fairq *q, uid_t uid);
-unsigned fq_queued(const struct fairq *q, uid_t uid);
-
 #endif

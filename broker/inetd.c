@@ -21,14 +21,6 @@
 
 #define KILL_GRACE_MS 1000
 
-static void refuse(int conn, const struct identity *who, pid_t pid, struct verdict *v,
-		   int err, const char *why)
-{
-	v->err = err;
-	snprintf(v->reason, sizeof(v->reason), "%s", why);
-	answer(conn, who, pid, v, NULL, NULL);
-}
-
 /*
  * The worker's verdict within the deadline, or -errno; *nsfd: the namespace
  * an allowed veth verdict comes with (and only it), else -1.
@@ -87,13 +79,12 @@ static void decide_and_make(int conn, int chan, const struct broker_conf *conf,
 	if (r == 0)
 		r = await_verdict(chan, conf, v, &nsfd);
 	if (r < 0) {
-		char why[128];
-
 		memset(v, 0, sizeof(*v));
-		snprintf(why, sizeof(why), r == -ETIMEDOUT ?
-			 "no answer within %u s (the worker was ended)" :
-			 "the worker serving this request failed", conf->deadline_s);
-		refuse(conn, who, pid, v, r == -ETIMEDOUT ? ETIMEDOUT : EPROTO, why);
+		if (r == -ETIMEDOUT)
+			answer_refuse(conn, who, pid, v, ETIMEDOUT,
+				      "no answer within %u s (the worker was ended)", conf->deadline_s);
+		else
+			answer_refuse(conn, who, pid, v, EPROTO, "the worker serving this request failed");
 	} else if (v->err) {
 		answer(conn, who, pid, v, NULL, NULL);
 	} else {
@@ -136,7 +127,7 @@ void inetd_serve(int conn, const struct broker_conf *conf)
 		worker_main(ch[1], who, conf);
 	}
 	if (r < 0 || worker < 0) {
-		refuse(conn, who, p->pid, v, r < 0 ? -r : errno, "cannot start a worker");
+		answer_refuse(conn, who, p->pid, v, r < 0 ? -r : errno, "cannot start a worker");
 		goto out;
 	}
 	close(ch[1]);
@@ -144,7 +135,7 @@ void inetd_serve(int conn, const struct broker_conf *conf)
 	/* the worker exists: what it needed to become the requester is dropped */
 	r = caps_only(CAPS_BIT(CAP_NET_ADMIN) | CAPS_BIT(CAP_KILL));
 	if (r < 0)
-		refuse(conn, who, p->pid, v, -r, "cannot drop privileges");
+		answer_refuse(conn, who, p->pid, v, -r, "cannot drop privileges");
 	else
 		decide_and_make(conn, ch[0], conf, who, p->pid, v);
 out:

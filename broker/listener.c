@@ -76,7 +76,6 @@ struct listener {
 	int maker_chan;
 	pid_t closer;
 	int closer_chan;
-	unsigned at_maker;
 	int64_t next_reap;
 	uint32_t seq;
 	struct pollfd *pfd;          /* room for every worker's channel and two */
@@ -356,7 +355,6 @@ static void maker_failed(struct listener *l, const char *why)
 	for (int i = 0; i < CONN_MAX; i++)
 		if (l->c[i].state == C_MAKER)
 			refuse(l, i, EIO, "the broker could not make the interface: %s", why);
-	l->at_maker = 0;
 	if (l->maker > 0)
 		kill(l->maker, SIGKILL);
 	if (l->maker_chan >= 0)
@@ -413,7 +411,6 @@ static void to_maker(struct listener *l, int slot)
 	c->state = C_MAKER;
 	/* the maker answers in order; its own bound is the deadline plus a grace */
 	c->deadline = now_ms() + (int64_t)l->conf->deadline_s * 1000 + MAKER_GRACE_MS;
-	l->at_maker++;
 }
 
 /*
@@ -460,7 +457,6 @@ static void from_maker(struct listener *l)
 		}
 		resp.reason[sizeof(resp.reason) - 1] = '\0';
 		resp.name[sizeof(resp.name) - 1] = '\0';
-		l->at_maker--;
 		if (answer(c->fd, &c->who, c->pid, c->v, &resp, fds) < 0 && resp.err == 0 &&
 		    c->v->kind == PROTO_KIND_VETH)
 			unmake(l, &resp);

@@ -37,18 +37,13 @@ int tap_open(struct tap *t, unsigned n, char *err, size_t errlen)
 	return 0;
 }
 
-void tap_keep(struct tap *t, unsigned n)
+void tap_close(struct tap *t)
 {
-	while (t->nfds > n) {
+	while (t->nfds > 0) {
 		t->nfds--;
 		close(t->fds[t->nfds]);
 		t->fds[t->nfds] = -1;
 	}
-}
-
-void tap_close(struct tap *t)
-{
-	tap_keep(t, 0);
 }
 
 /*

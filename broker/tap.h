@@ -23,14 +23,11 @@ struct tap {
 };
 
 /*
- * Opens /dev/net/tun n times (1..PROTO_QUEUES_MAX) into t->fds, before the
- * worker becomes the requester (the node may be 0600): 0 or -errno (none
- * left open), err gets a line for the user.
+ * Opens /dev/net/tun n times (1..PROTO_QUEUES_MAX) into t->fds, in the
+ * maker (the node may be 0600): 0 or -errno (none left open), err gets a
+ * line for the user.
  */
 int tap_open(struct tap *t, unsigned n, char *err, size_t errlen);
-
-/* Keeps the first n (<= t->nfds) descriptors tap_open() made, closes the rest. */
-void tap_keep(struct tap *t, unsigned n);
 
 /* Closes every descriptor of t: the tap, if made, goes with the last one. */
 void tap_close(struct tap *t);
