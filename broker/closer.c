@@ -2,8 +2,6 @@
 /* Runs in the closer (see closer.h): the listener's uid, no capability. */
 #include <errno.h>
 #include <pthread.h>
-#include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,82 +13,53 @@
 /*
  * A teardown is mostly waiting (for RCU), and waits overlap: several at once
  * take hardly longer than one, so the taps of a burst go at the pace they
- * came.  Past this many, the main thread closes itself, and the listener's
- * sends pile up in the channel until it catches up.
+ * came.  The threads are started once: a thread per batch cost more CPU than
+ * the close it carried.  Each waits on the channel itself, and the kernel
+ * gives each message to one of them; with all of them in teardowns, the
+ * listener's sends pile up in the channel until one is free.
  */
-#define CLOSERS_MAX 16
-
-struct batch {
-	unsigned n;
-	int fds[CLOSER_FDS_MAX];
-};
-
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned running;
-
-static void close_batch(struct batch *b)
-{
-	for (unsigned i = 0; i < b->n; i++)
-		close(b->fds[i]);
-	free(b);
-}
+#define CLOSERS 16
 
 static void *closer_thread(void *arg)
 {
-	close_batch(arg);
-	pthread_mutex_lock(&lock);
-	running--;
-	pthread_mutex_unlock(&lock);
-	return NULL;
-}
+	int chan = *(int *)arg;
 
-static void dispatch(struct batch *b)
-{
-	pthread_attr_t attr;
-	pthread_t t;
-	bool spare;
+	for (;;) {
+		int fds[CLOSER_FDS_MAX];
+		unsigned n = 0;
+		char byte;
+		long got = chan_recv(chan, &byte, sizeof(byte), true, fds, CLOSER_FDS_MAX, &n,
+				     false);
 
-	pthread_mutex_lock(&lock);
-	spare = running < CLOSERS_MAX;
-	running += spare;
-	pthread_mutex_unlock(&lock);
-	if (spare) {
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, 64 << 10);
-		spare = pthread_create(&t, &attr, closer_thread, b) == 0;
-		pthread_attr_destroy(&attr);
-		if (spare)
-			return;
-		pthread_mutex_lock(&lock);
-		running--;
-		pthread_mutex_unlock(&lock);
+		/* at end of file, or on an error that would only repeat */
+		if (got < 0 && got != -EBADMSG && got != -EINTR)
+			return NULL;
+		for (unsigned i = 0; i < n; i++)
+			close(fds[i]);
 	}
-	close_batch(b);
 }
 
 void closer_main(int chan)
 {
+	static int fd;
+	pthread_t t[CLOSERS];
+	pthread_attr_t attr;
+	unsigned started = 0;
 	int r = caps_none();
-	char byte;
 
 	if (r < 0) {
 		log_line("closer: cannot drop its capabilities: %s", strerror(-r));
 		_exit(1);
 	}
-	for (;;) {
-		struct batch *b = malloc(sizeof(*b));
-		long got;
-
-		if (!b)
-			_exit(1);   /* the listener closes its descriptors itself meanwhile */
-		got = chan_recv(chan, &byte, sizeof(byte), true, b->fds, CLOSER_FDS_MAX, &b->n,
-				false);
-		if (got == -ECONNRESET) {
-			free(b);
-			/* the descriptors still in threads go at exit, all the same */
-			_exit(0);
-		}
-		dispatch(b);
-	}
+	fd = chan;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	while (started < CLOSERS && pthread_create(&t[started], &attr, closer_thread, &fd) == 0)
+		started++;
+	pthread_attr_destroy(&attr);
+	if (!started)
+		closer_thread(&fd);   /* one thread, this one, rather than none */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	_exit(0);
 }

@@ -111,7 +111,7 @@ void inetd_serve(int conn, const struct broker_conf *conf)
 	pid_t worker = -1;
 
 	if (r == 0)
-		r = peer_identity(p, peer_nested(p->pid), who);
+		r = peer_identity(p, who);
 	if (r < 0) {
 		if (v) {
 			snprintf(v->reason, sizeof(v->reason), "cannot identify the caller: %s",

@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <linux/sockios.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -69,6 +71,7 @@ struct listener {
 	sigset_t waitmask;
 	struct conn *c;
 	unsigned nconns;
+	int top;                     /* past the last slot in use: the scans stop there */
 	struct fairq q;
 	struct worker *w;
 	unsigned nw, busy;
@@ -146,7 +149,7 @@ static void become_child(struct listener *l)
 		close(l->maker_chan);
 	if (l->closer_chan >= 0)
 		close(l->closer_chan);
-	for (unsigned i = 0; i < CONN_MAX; i++)
+	for (int i = 0; i < l->top; i++)
 		if (l->c[i].state != C_FREE) {
 			close(l->c[i].fd);
 			if (l->c[i].nsfd >= 0)
@@ -202,6 +205,8 @@ static void release(struct listener *l, int slot)
 	c->v = NULL;
 	c->state = C_FREE;
 	l->nconns--;
+	while (l->top > 0 && l->c[l->top - 1].state == C_FREE)
+		l->top--;
 }
 
 static void __attribute__((format(printf, 4, 5)))
@@ -348,11 +353,23 @@ static void hand_off(struct listener *l, int *fds, unsigned n)
 		close(fds[i]);
 }
 
+/*
+ * True while the client has not taken the answer yet: the message still
+ * holds its own reference to each descriptor in it, so the listener's close
+ * cannot be the last, and costs no teardown; no handing off is needed.
+ */
+static bool unread(int sock)
+{
+	int n = 0;
+
+	return ioctl(sock, SIOCOUTQ, &n) == 0 && n > 0;
+}
+
 /* ---- the maker ----------------------------------------------------------- */
 
 static void maker_failed(struct listener *l, const char *why)
 {
-	for (int i = 0; i < CONN_MAX; i++)
+	for (int i = 0; i < l->top; i++)
 		if (l->c[i].state == C_MAKER)
 			refuse(l, i, EIO, "the broker could not make the interface: %s", why);
 	if (l->maker > 0)
@@ -435,6 +452,7 @@ static void from_maker(struct listener *l)
 	struct make_resp resp;
 	int fds[MAKER_FDS_MAX];
 	unsigned n;
+	bool in_flight = false;
 	long got = chan_recv(l->maker_chan, &resp, sizeof(resp), true, fds, MAKER_FDS_MAX, &n,
 			     true);
 
@@ -444,7 +462,7 @@ static void from_maker(struct listener *l)
 		maker_failed(l, got == -ECONNRESET ? "it ended" : strerror((int)-got));
 		return;
 	}
-	for (int i = 0; i < CONN_MAX; i++) {
+	for (int i = 0; i < l->top; i++) {
 		struct conn *c = &l->c[i];
 
 		if (c->state != C_MAKER || c->seq != resp.id)
@@ -457,13 +475,19 @@ static void from_maker(struct listener *l)
 		}
 		resp.reason[sizeof(resp.reason) - 1] = '\0';
 		resp.name[sizeof(resp.name) - 1] = '\0';
-		if (answer(c->fd, &c->who, c->pid, c->v, &resp, fds) < 0 && resp.err == 0 &&
-		    c->v->kind == PROTO_KIND_VETH)
-			unmake(l, &resp);
+		if (answer(c->fd, &c->who, c->pid, c->v, &resp, fds) < 0) {
+			if (resp.err == 0 && c->v->kind == PROTO_KIND_VETH)
+				unmake(l, &resp);
+		} else
+			in_flight = unread(c->fd);
 		release(l, i);
 		break;
 	}
-	hand_off(l, fds, n);
+	if (in_flight)
+		for (unsigned k = 0; k < n; k++)
+			close(fds[k]);
+	else
+		hand_off(l, fds, n);
 }
 
 /* ---- verdicts ------------------------------------------------------------ */
@@ -532,6 +556,8 @@ static void accept_one(struct listener *l, int fd)
 
 	c->fd = fd;
 	c->state = C_QUEUED;
+	if (slot >= l->top)
+		l->top = slot + 1;
 	c->seq = ++l->seq;
 	c->v = NULL;
 	c->nsfd = -1;
@@ -542,7 +568,7 @@ static void accept_one(struct listener *l, int fd)
 	r = p ? peer_get(fd, p) : -ENOMEM;
 	if (r == 0) {
 		c->pid = p->pid;
-		r = peer_identity(p, peer_nested(p->pid), &c->who);
+		r = peer_identity(p, &c->who);
 	}
 	free(p);
 	if (r < 0) {
@@ -605,7 +631,7 @@ static int64_t next_wakeup(struct listener *l, int64_t now)
 {
 	int64_t t = l->conf->reap_orphans ? l->next_reap : now + 3600 * 1000;
 
-	for (int i = 0; i < CONN_MAX; i++) {
+	for (int i = 0; i < l->top; i++) {
 		const struct conn *c = &l->c[i];
 
 		if (c->state == C_QUEUED && c->deadline < t)
@@ -625,7 +651,7 @@ static void tick(struct listener *l)
 {
 	int64_t now = now_ms();
 
-	for (int i = 0; i < CONN_MAX; i++)
+	for (int i = 0; i < l->top; i++)
 		overdue(l, i, now);
 	for (unsigned i = 0; i < l->nw; i++)
 		if (l->w[i].conn < 0 && now >= l->w[i].idle_since + WORKER_IDLE_MS)
@@ -742,7 +768,7 @@ static void wait_events(struct listener *l, int64_t timeout)
 
 static bool drained(struct listener *l)
 {
-	for (int i = 0; i < CONN_MAX; i++)
+	for (int i = 0; i < l->top; i++)
 		if (l->c[i].state == C_QUEUED) {
 			fq_cancel(&l->q, l->c[i].who.uid, i);
 			refuse(l, i, ESHUTDOWN, "the broker is stopping");

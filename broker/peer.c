@@ -176,21 +176,41 @@ static const struct db_entry *db_groups(uid_t uid, int *err)
 	return e;
 }
 
-int peer_identity(const struct peer *p, bool nested, struct identity *id)
+/* gid and groups of p, all of them already the database's own */
+static bool within_db(const struct peer *p, const struct db_entry *db)
+{
+	if (p->gid != db->primary)
+		return false;
+	for (int i = 0; i < p->ngroups; i++) {
+		int k = 0;
+
+		while (k < db->ngroups && db->groups[k] != p->groups[i])
+			k++;
+		if (k == db->ngroups)
+			return false;
+	}
+	return true;
+}
+
+int peer_identity(const struct peer *p, struct identity *id)
 {
 	const struct db_entry *db;
 	int r;
 
 	memset(id, 0, sizeof(*id));
 	id->uid = p->uid;
-	id->nested = nested;
 	db = db_groups(p->uid, &r);
 	if (!db)
 		return r;
-	id->gid = nested ? db->primary : p->gid;
+	/*
+	 * Nested or not, a peer that shows only its account's own gid and groups
+	 * gets the same identity: /proc is read only when the answer matters.
+	 */
+	id->nested = !within_db(p, db) && peer_nested(p->pid);
+	id->gid = id->nested ? db->primary : p->gid;
 	for (int i = 0; i < db->ngroups && r == 0; i++)
 		r = add_group(id, db->groups[i]);
-	for (int i = 0; !nested && i < p->ngroups && r == 0; i++)
+	for (int i = 0; !id->nested && i < p->ngroups && r == 0; i++)
 		r = add_group(id, p->groups[i]);
 	if (r < 0)
 		return r;

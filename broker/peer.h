@@ -52,10 +52,11 @@ bool peer_nested(pid_t pid);
  * in the broker's user namespace, gid and groups from the kernel joined with
  * the account's groups from the database; from a nested user namespace,
  * whose ids the requester mapped itself, the database's alone (the primary
- * group of its passwd entry, or 65534 without one).  0, or -E2BIG when there
- * are more than PEER_GROUPS_MAX groups.
+ * group of its passwd entry, or 65534 without one).  Whether it is nested
+ * (peer_nested()) is looked up only when that changes the answer.  0, or
+ * -E2BIG when there are more than PEER_GROUPS_MAX groups.
  */
-int peer_identity(const struct peer *p, bool nested, struct identity *id);
+int peer_identity(const struct peer *p, struct identity *id);
 
 /* Same uid, gid and groups. */
 bool identity_equal(const struct identity *a, const struct identity *b);
