@@ -489,23 +489,56 @@ static void target(const char *what, double got, double tgt, bool le)
 
 /*
  * A broker is its listener and the listener's children (the maker, the
- * workers): their CPU is each one's utime + stime + cutime + cstime, the
- * listener's cutime + cstime holding the children that have ended and been
- * reaped.  Children are read before the listener: one that ends in between
- * is counted twice (never missed); in steady state none does (workers are
- * reused), and the number of live children is reported beside the figure.
+ * workers, the closer): their CPU is the sum of each one's threads' run time
+ * (/proc/PID/task/TID/schedstat, in ns: utime and stime in /proc/PID/stat
+ * are in clock ticks, 10 ms, too coarse for a few hundred requests), plus
+ * the listener's cutime + cstime, which hold the children that have ended
+ * and been reaped (in ticks; in steady state none has: workers are reused).
+ * Children are read before the listener: one that ends in between is
+ * counted twice (never missed), and the number of live children is reported
+ * beside the figure.
  */
 struct broker_stat {
 	double cpu_us;
 	unsigned children;
 };
 
-/* pid's ppid and utime + stime + cutime + cstime, in µs; -1 if it is gone */
+/* the run time of pid's threads, in µs; -1 if it is gone */
+static int proc_runtime(pid_t pid, double *us)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	*us = 0;
+	while ((e = readdir(d))) {
+		unsigned long long ns;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", (int)pid, e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;   /* a thread that ended meanwhile: its time is its process's */
+		if (fscanf(f, "%llu", &ns) == 1)
+			*us += (double)ns / 1e3;
+		fclose(f);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* pid's ppid, and its threads' run time + cutime + cstime, in µs; -1 if it is gone */
 static int proc_cpu(pid_t pid, pid_t *ppid, double *cpu_us)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long ut, st;
 	long long cut, cst;
+	double run;
 	int pp;
 	FILE *f;
 
@@ -515,13 +548,14 @@ static int proc_cpu(pid_t pid, pid_t *ppid, double *cpu_us)
 		return -1;
 	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
 	fclose(f);
-	/* after "pid (comm)": state is field 3, ppid 4; utime..cstime are fields 14..17 */
-	if (!p || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-			 &pp, &ut, &st, &cut, &cst) != 5)
+	/* after "pid (comm)": state is field 3, ppid 4; cutime, cstime are fields 16, 17 */
+	if (!p || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %lld %lld",
+			 &pp, &cut, &cst) != 3)
+		return -1;
+	if (proc_runtime(pid, &run) < 0)
 		return -1;
 	*ppid = pp;
-	*cpu_us = (double)(ut + st + (unsigned long long)cut + (unsigned long long)cst) *
-		  1e6 / (double)sysconf(_SC_CLK_TCK);
+	*cpu_us = run + (double)(cut + cst) * 1e6 / (double)sysconf(_SC_CLK_TCK);
 	return 0;
 }
 
@@ -735,6 +769,11 @@ static void __attribute__((noreturn)) caller(struct round *r, unsigned k, int go
 	unsigned i;
 	char b;
 
+	/* a netlink socket of its own: the callers' acks on one shared socket would mix */
+	if (nl_sock >= 0) {
+		close(nl_sock);
+		nl_sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	}
 	(void)!read(go, &b, 1);   /* EOF: everyone starts */
 	while ((i = atomic_fetch_add(&r->next, 1)) < r->n) {
 		double t0 = now_us(), t1;
@@ -800,16 +839,19 @@ static void round_run(unsigned k, unsigned n, unsigned c, struct series *s)
 	usleep(50 * 1000);
 }
 
-/* N calls of each helper at concurrency C, in rounds of 4C, helpers alternating */
-static void concurrent(unsigned n, unsigned c, struct series *s)
+/*
+ * N calls of each of the first m runners (the helpers, then the kernel
+ * floors) at concurrency C, in rounds of 4C, runners alternating
+ */
+static void concurrent(unsigned n, unsigned c, unsigned m, struct series *s)
 {
 	unsigned per = 4 * c, done = 0, i = 0;
 
 	while (done < n) {
 		unsigned take = n - done < per ? n - done : per;
 
-		for (unsigned j = 0; j < opt.nhelpers; j++) {
-			unsigned h = (i + j) % opt.nhelpers;
+		for (unsigned j = 0; j < m; j++) {
+			unsigned h = (i + j) % m;
 
 			round_run(h, take, c, &s[h]);
 		}
@@ -934,21 +976,26 @@ static void phase_seq(void)
 static void phase_conc(void)
 {
 	for (unsigned i = 0; i < opt.nconc; i++) {
-		struct series s[MAX_RUNNERS] = { 0 };
-		unsigned c = opt.conc[i], ref = opt.nhelpers - 1;
+		struct series s[MAX_RUNNERS + 3] = { 0 };
+		unsigned c = opt.conc[i], ref = opt.nhelpers - 1, kf = opt.nhelpers;
+		/* with the kernel floors: what the kernel alone takes, C callers at once */
+		unsigned m = opt.have_cap ? opt.nhelpers + 2 : opt.nhelpers;
 		char title[160], what[64];
 
 		broker_mark();
 		cpu_mark(&phase_start);
-		concurrent(opt.n, c, s);
+		concurrent(opt.n, c, m, s);
 		snprintf(title, sizeof(title),
 			 "concurrent: N calls each by %u caller processes, rounds of %u alternating, each tap closed once received (untimed)",
 			 c, 4 * c);
 		header(title, true);
-		for (unsigned k = 0; k < opt.nhelpers; k++)
+		for (unsigned k = 0; k < m; k++)
 			row(runners[k].name, &s[k], true);
 		print_others();
 		ratios(s, true);
+		if (m > opt.nhelpers && opt.nhelpers > 1)
+			printf("  the cheaper kernel floor's p50 / %s's p50: %.2f\n", runners[ref].name,
+			       fmin(pct(&s[kf], 0.5), pct(&s[kf + 1], 0.5)) / pct(&s[ref], 0.5));
 		snprintf(what, sizeof(what), "%u-way", c);
 		broker_report(what);
 		if (opt.nhelpers > 1 && c == 16)
@@ -957,7 +1004,7 @@ static void phase_conc(void)
 			snprintf(what, sizeof(what), "%u-way failures (%s)", c, opt.helper[0].name);
 			target(strdup(what), s[0].fail, 0, true);
 		}
-		for (unsigned k = 0; k < opt.nhelpers; k++)
+		for (unsigned k = 0; k < m; k++)
 			series_free(&s[k]);
 	}
 }
@@ -1226,7 +1273,8 @@ int main(int argc, char *argv[])
 	printf("load average at start: %s\n", la0);
 	printf("cpu/call: the called process's own user+system time (wait4); the floors done in-process:\n"
 	       "  this thread's (CLOCK_THREAD_CPUTIME_ID); the broker's below each table: its listener and\n"
-	       "  all its children, live or reaped (/proc/PID/stat utime+stime+cutime+cstime)\n");
+	       "  all its children's threads' run time (/proc/PID/task/TID/schedstat), and the reaped\n"
+	       "  children's (the listener's cutime+cstime)\n");
 	fflush(stdout);
 
 	if (phase("seq"))
