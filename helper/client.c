@@ -228,7 +228,7 @@ static enum client_status refused(const char *path, const struct client_request 
  * network namespace, where the tap and the bridge name live for us.
  * 0 or -errno.
  */
-static int link_master(unsigned ifindex, unsigned *master)
+static int link_master(int s, unsigned ifindex, unsigned *master)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -245,19 +245,13 @@ static int link_master(unsigned ifindex, unsigned *master)
 	const struct nlmsghdr *nh = (const void *)buf;
 	ssize_t n;
 	size_t off;
-	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), r = 0;
 
-	if (s < 0)
-		return -errno;
 	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    sendto(s, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		r = -errno;
-	n = r ? -1 : recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &salen);
-	if (!r && n < 0)
-		r = -errno;
-	close(s);
-	if (r)
-		return r;
+		return -errno;
+	n = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &salen);
+	if (n < 0)
+		return -errno;
 	/* the kernel's answer to this request, nothing else */
 	if (salen != sizeof(sa) || sa.nl_pid != 0 || ((size_t)n >= sizeof(*nh) && nh->nlmsg_seq != 1))
 		return -EBADMSG;
@@ -291,6 +285,23 @@ static int link_master(unsigned ifindex, unsigned *master)
 }
 
 /*
+ * The ifindex of interface name, on any socket (one socket for every
+ * question: each socket costs more than its ioctl).  0 or -errno.
+ */
+static int name_index(int s, const char *name, unsigned *ifindex)
+{
+	struct ifreq ifr = { 0 };
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(s, SIOCGIFINDEX, &ifr) < 0)
+		return -errno;
+	*ifindex = (unsigned)ifr.ifr_ifindex;
+	return 0;
+}
+
+/*
  * Every descriptor must be a queue of one tap, the one the grant names,
  * attached to the bridge asked for: a server that passed the uid check
  * could still be mistaken, and qemu or PROG will trust what we hand over.
@@ -298,8 +309,8 @@ static int link_master(unsigned ifindex, unsigned *master)
 static enum client_status check_taps(const struct client_request *rq, const struct proto_msg *msg,
 				     struct client_grant *g, struct client_error *e)
 {
-	unsigned want = rq->version >= PROTO_V2 ? rq->queues : 1, br, master = 0;
-	int r;
+	unsigned want = rq->version >= PROTO_V2 ? rq->queues : 1, br = 0, master = 0;
+	int r, s;
 
 	if (msg->type != PROTO_GRANT || msg->version != rq->version ||
 	    msg->link.kind != PROTO_KIND_TAP || g->nfds != want)
@@ -321,9 +332,14 @@ static enum client_status check_taps(const struct client_request *rq, const stru
 	memcpy(g->ifname, msg->link.name, IFNAMSIZ);
 	g->flags = msg->link.flags;
 	/* by ifindex, so that an alternative name of the bridge matches too */
-	g->ifindex = if_nametoindex(g->ifname);
-	br = if_nametoindex(rq->bridge);
-	r = g->ifindex ? link_master(g->ifindex, &master) : -errno;
+	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	r = s < 0 ? -errno : name_index(s, g->ifname, &g->ifindex);
+	if (r == 0 && name_index(s, rq->bridge, &br) < 0)
+		br = 0;
+	if (r == 0)
+		r = link_master(s, g->ifindex, &master);
+	if (s >= 0)
+		close(s);
 	if (r < 0)
 		return failed(e, CLIENT_TEMPORARY, -r, "cannot check tap `%s': %s", g->ifname,
 			      strerror(-r));
