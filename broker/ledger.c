@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Runs in the maker, listener mode (see ledger.h): CAP_NET_ADMIN, no request bytes. */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -70,30 +69,50 @@ static void drop(struct ledger_table *tb, unsigned ifindex)
 	tb->n--;
 }
 
+/* one message: 1 applied, 0 skipped, or -errno */
+static int apply_one(struct ledger_table *tb, const struct nlmsghdr *nlh)
+{
+	struct tap_entry t;
+	int r = census_link_parse(nlh, &t);
+
+	if (r == -EPFNOSUPPORT)
+		return 0;
+	if (r < 0)
+		return r;
+	/* each message is the link's whole state: not ours (any more) is gone */
+	if (r == 1 && nlh->nlmsg_type == RTM_NEWLINK)
+		return put(tb, &t);
+	drop(tb, t.ifindex);
+	return 0;
+}
+
 int ledger_apply(struct ledger_table *tb, const void *buf, size_t len)
 {
-	const struct nlmsghdr *nlh = buf;
-	int left = len > INT_MAX ? -1 : (int)len;
-	struct tap_entry t;
+	const char *p = buf;
 
-	if (left < 0)
-		return -EBADMSG;
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-		int r = census_link_parse(nlh, &t);
+	/*
+	 * Bounds checked here rather than with mnl_nlmsg_ok(), which takes a
+	 * length of 2 GiB or more for a negative one, nor NLMSG_ALIGN(), which
+	 * turns 4 GiB - 1 into 0; each message's padding must be there too, as
+	 * the attribute parser reads up to it.
+	 */
+	while (len > 0) {
+		const struct nlmsghdr *nlh = (const void *)p;
+		size_t step;
+		int r;
 
-		if (r == -EPFNOSUPPORT)
-			continue;
+		if (len < sizeof(*nlh))
+			return -EBADMSG;
+		step = ((size_t)nlh->nlmsg_len + NLMSG_ALIGNTO - 1) & ~(size_t)(NLMSG_ALIGNTO - 1);
+		if (nlh->nlmsg_len < sizeof(*nlh) || step > len)
+			return -EBADMSG;
+		r = apply_one(tb, nlh);
 		if (r < 0)
 			return r;
-		/* each message is the link's whole state: not ours (any more) is gone */
-		if (r == 1 && nlh->nlmsg_type == RTM_NEWLINK)
-			r = put(tb, &t);
-		else
-			drop(tb, t.ifindex);
-		if (r < 0)
-			return r;
+		p += step;
+		len -= step;
 	}
-	return left > 0 ? -EBADMSG : 0;
+	return 0;
 }
 
 int ledger_table_walk(const struct ledger_table *tb,

@@ -25,11 +25,11 @@ struct ledger_table {
 };
 
 /*
- * Applies the link messages in (buf, len) in order: a tagged tap or veth
- * (RTM_NEWLINK) is put in or replaced, any other RTM_NEWLINK and every
- * RTM_DELLINK removes its ifindex, AF_BRIDGE news is skipped.  0, -EBADMSG
- * (a message that does not parse, or trailing bytes: those before it are
- * applied) or -ENOMEM.
+ * Applies the link messages in (buf, len; buf aligned to NLMSG_ALIGNTO) in
+ * order: a tagged tap or veth (RTM_NEWLINK) is put in or replaced, any
+ * other RTM_NEWLINK and every RTM_DELLINK removes its ifindex, AF_BRIDGE
+ * news is skipped.  0, -EBADMSG (a message that does not parse, or
+ * trailing bytes: those before it are applied) or -ENOMEM.
  */
 int ledger_apply(struct ledger_table *tb, const void *buf, size_t len);
 

@@ -207,6 +207,18 @@ START_TEST(bad_messages)
 	link_msg(RTM_DELLINK, AF_UNSPEC, -3, "tap0", "tun", tag(1001));
 	ck_assert_int_eq(apply(&tb, 0), -EBADMSG);
 	ck_assert_uint_eq(walk(&tb).n, 1);
+	/* lengths that wrap: 4 GiB - 1 aligns to 0 in 32 bits, 2 GiB is negative as an int */
+	link_msg(RTM_NEWLINK, AF_UNSPEC, 4, "tap4", "tun", tag(1001));
+	((struct nlmsghdr *)msgs)->nlmsg_len = 0xffffffff;
+	ck_assert_int_eq(apply(&tb, 0), -EBADMSG);
+	link_msg(RTM_NEWLINK, AF_UNSPEC, 4, "tap4", "tun", tag(1001));
+	((struct nlmsghdr *)msgs)->nlmsg_len = 0x80000010;
+	ck_assert_int_eq(apply(&tb, 0), -EBADMSG);
+	/* the last message without its padding: attributes are read up to it */
+	link_msg(RTM_NEWLINK, AF_UNSPEC, 4, "tap4", "tun", tag(1001));
+	((struct nlmsghdr *)msgs)->nlmsg_len = (uint32_t)(used - 1);
+	used--;
+	ck_assert_int_eq(apply(&tb, 0), -EBADMSG);
 	/* nothing at all is nothing to do */
 	ck_assert_int_eq(apply(&tb, 0), 0);
 	ledger_table_free(&tb);
