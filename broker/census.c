@@ -129,22 +129,20 @@ int census_alias_parse(const char *buf, size_t len, struct tap_owner *o)
 	return 0;
 }
 
-struct walk {
-	int (*fn)(const struct tap_entry *t, void *ctx);
-	void *ctx;
-	int ret;
-	struct tap_entry t;
+/* one link message being read: what census_link_parse() needs besides the entry */
+struct link {
+	struct tap_entry *t;
 	bool is_tun, is_veth, has_alias;
 };
 
 static int tun_data_cb(const struct nlattr *a, void *data)
 {
-	struct walk *w = data;
+	struct link *l = data;
 
 	switch (mnl_attr_get_type(a)) {
 	case IFLA_TUN_PERSIST:
 		if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0)
-			w->t.persist = mnl_attr_get_u8(a);
+			l->t->persist = mnl_attr_get_u8(a);
 		break;
 	}
 	return MNL_CB_OK;
@@ -152,25 +150,26 @@ static int tun_data_cb(const struct nlattr *a, void *data)
 
 static int linkinfo_cb(const struct nlattr *a, void *data)
 {
-	struct walk *w = data;
+	struct link *l = data;
 
 	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0) {
-		w->is_tun = !strcmp(mnl_attr_get_str(a), "tun");
-		w->is_veth = !strcmp(mnl_attr_get_str(a), "veth");
+		l->is_tun = !strcmp(mnl_attr_get_str(a), "tun");
+		l->is_veth = !strcmp(mnl_attr_get_str(a), "veth");
 	} else if (mnl_attr_get_type(a) == IFLA_INFO_DATA && mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
-		mnl_attr_parse_nested(a, tun_data_cb, w);
+		mnl_attr_parse_nested(a, tun_data_cb, l);
 	return MNL_CB_OK;
 }
 
 static int attr_cb(const struct nlattr *a, void *data)
 {
-	struct walk *w = data;
+	struct link *l = data;
+	struct tap_entry *t = l->t;
 	size_t n;
 
 	switch (mnl_attr_get_type(a)) {
 	case IFLA_IFNAME:
 		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
-			snprintf(w->t.name, sizeof(w->t.name), "%s", mnl_attr_get_str(a));
+			snprintf(t->name, sizeof(t->name), "%s", mnl_attr_get_str(a));
 		break;
 	case IFLA_CARRIER:
 		/*
@@ -180,42 +179,61 @@ static int attr_cb(const struct nlattr *a, void *data)
 		 * ever exposes its own persistent tap to the reaper.
 		 */
 		if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0)
-			w->t.attached = mnl_attr_get_u8(a);
+			t->attached = mnl_attr_get_u8(a);
 		break;
 	case IFLA_MASTER:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
-			w->t.master = mnl_attr_get_u32(a);
+			t->master = mnl_attr_get_u32(a);
 		break;
 	case IFLA_IFALIAS:
 		n = strnlen(mnl_attr_get_str(a), mnl_attr_get_payload_len(a));
-		w->has_alias = census_alias_parse(mnl_attr_get_str(a), n, &w->t.owner) == 0;
+		l->has_alias = census_alias_parse(mnl_attr_get_str(a), n, &t->owner) == 0;
 		break;
 	case IFLA_LINKINFO:
 		if (mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
-			mnl_attr_parse_nested(a, linkinfo_cb, w);
+			mnl_attr_parse_nested(a, linkinfo_cb, l);
 		break;
 	}
 	return MNL_CB_OK;
 }
 
-static int dump_cb(const struct nlmsghdr *nlh, void *data)
+int census_link_parse(const struct nlmsghdr *nlh, struct tap_entry *t)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link l = { .t = t };
+
+	memset(t, 0, sizeof(*t));
+	if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
+		return -EBADMSG;
+	/* a bridge's news about its port (AF_BRIDGE) is not the link's own state */
+	if (ifi->ifi_family != AF_UNSPEC)
+		return -EPFNOSUPPORT;
+	if (ifi->ifi_index <= 0)
+		return -EBADMSG;
+	t->ifindex = (unsigned)ifi->ifi_index;
+	mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, &l);
+	if (l.is_veth) {
+		/* IFLA_CARRIER of a veth is its peer's state, not a holder */
+		t->kind = CENSUS_VETH;
+		t->attached = t->persist = false;
+	}
+	return (l.is_tun || l.is_veth) && l.has_alias;
+}
+
+struct walk {
+	int (*fn)(const struct tap_entry *t, void *ctx);
+	void *ctx;
+	int ret;
+	struct tap_entry t;
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
 	struct walk *w = data;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
-		return MNL_CB_OK;
-	memset(&w->t, 0, sizeof(w->t));
-	w->is_tun = w->is_veth = w->has_alias = false;
-	w->t.ifindex = (unsigned)ifi->ifi_index;
-	mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, w);
 	/* keep reading to the end of the dump even once fn has said stop */
-	if (w->is_veth) {
-		/* IFLA_CARRIER of a veth is its peer's state, not a holder */
-		w->t.kind = CENSUS_VETH;
-		w->t.attached = w->t.persist = false;
-	}
-	if ((w->is_tun || w->is_veth) && w->has_alias && w->ret == 0)
+	if (nlh->nlmsg_type == RTM_NEWLINK && census_link_parse(nlh, &w->t) == 1 && w->ret == 0)
 		w->ret = w->fn(&w->t, w->ctx);
 	return MNL_CB_OK;
 }

@@ -57,11 +57,25 @@ struct tap_entry {
 int census_alias_format(const struct tap_owner *o, char *buf, size_t cap);
 int census_alias_parse(const char *buf, size_t len, struct tap_owner *o);
 
+struct nlmsghdr;
+
+/*
+ * Reads one RTM_NEWLINK or RTM_DELLINK (a dump's answer or a notification)
+ * into t: 1 if it is a tap or veth ontap made, 0 if another link (t->ifindex
+ * set), -EPFNOSUPPORT if it is not about a link's own state (AF_BRIDGE news
+ * of a bridge port), -EBADMSG if it is no link message.  The one parser of
+ * link messages: the census's dumps and the ledger's notifications alike.
+ */
+int census_link_parse(const struct nlmsghdr *nlh, struct tap_entry *t);
+
 /*
  * Calls fn for every tap and veth ontap made in this network namespace (one
  * RTM_GETLINK dump).  0, -errno, or fn's first non-zero return.
  */
 int census_walk(int (*fn)(const struct tap_entry *t, void *ctx), void *ctx);
+
+/* census_walk(), or another source of the same entries (ledger_walk()) */
+typedef int census_walker(int (*fn)(const struct tap_entry *t, void *ctx), void *ctx);
 
 /* Removes a tap (RTM_DELLINK): 0 or -errno. */
 int census_delete(unsigned ifindex);

@@ -15,6 +15,7 @@
 #include "bridge.h"
 #include "caps.h"
 #include "chan.h"
+#include "ledger.h"
 #include "log.h"
 #include "maker.h"
 #include "netns.h"
@@ -111,6 +112,27 @@ static unsigned group_quota(const struct broker_conf *conf, unsigned gid)
 	return CONF_UNLIMITED;
 }
 
+/*
+ * The ledger brought up to date, under the quota lock: what other holders
+ * of the lock made or removed is in it, as rtnetlink queues a change's
+ * notification during the syscall that makes it.  Without a ledger (an
+ * --inetd instance), count_walk() dumps.
+ */
+static int count_sync(struct make_resp *resp)
+{
+	int r = ledger_is_open() ? ledger_sync() : 0;
+
+	if (r < 0)
+		return fail(resp, -r, "cannot count taps: the maker's ledger of links failed: %s",
+			    strerror(-r));
+	return 0;
+}
+
+static int count_walk(int (*fn)(const struct tap_entry *t, void *ctx), void *ctx)
+{
+	return ledger_is_open() ? ledger_walk(fn, ctx) : census_walk(fn, ctx);
+}
+
 /* Counts this user's and groups' live taps in the kernel against the quotas. */
 static int check_quota(const struct broker_conf *conf, const struct tap_owner *me,
 		       struct make_resp *resp)
@@ -123,7 +145,7 @@ static int check_quota(const struct broker_conf *conf, const struct tap_owner *m
 	for (int tries = 0; tries < 5 && r == -EINTR; tries++) {
 		memset(&ta, 0, sizeof(ta));
 		ta.me = me;
-		r = census_walk(tally_cb, &ta);
+		r = count_walk(tally_cb, &ta);
 	}
 
 	if (r < 0)
@@ -194,7 +216,7 @@ static int veth_charge(const struct make_req *req, const struct usernet_entry *u
 		return fail(resp, ENOMEM, "out of memory");
 	u->n = req->nusernet;
 	memcpy(u->e, usernet, req->nusernet * sizeof(u->e[0]));
-	r = vethreq_charge(u, bridge, owner->lxc, resp->reason, sizeof(resp->reason));
+	r = vethreq_charge(u, bridge, count_walk, owner->lxc, resp->reason, sizeof(resp->reason));
 	free(u);
 	if (r < 0)
 		resp->err = -r;
@@ -209,9 +231,12 @@ static int veth_make_locked(const struct broker_conf *conf, const struct make_re
 	struct tap_owner owner = req->owner;
 	char alias[CENSUS_ALIAS_MAX];
 	struct veth v;
-	int r = has_quotas(conf) ? check_quota(conf, &owner, resp) : 0;
+	bool lxc = req->flags & PROTO_F_LXC_USERNET;
+	int r = has_quotas(conf) || lxc ? count_sync(resp) : 0;
 
-	if (r == 0 && (req->flags & PROTO_F_LXC_USERNET))
+	if (r == 0 && has_quotas(conf))
+		r = check_quota(conf, &owner, resp);
+	if (r == 0 && lxc)
 		r = veth_charge(req, usernet, br->ifindex, &owner, resp);
 	if (r < 0)
 		return r;
@@ -327,6 +352,8 @@ int maker_make(const struct broker_conf *conf, int lock, const struct make_req *
 		else
 			r = lock_quota(lock, resp);
 		if (r == 0)
+			r = count_sync(resp);
+		if (r == 0)
 			r = check_quota(conf, &req->owner, resp);
 	}
 	if (r == 0)
@@ -438,6 +465,10 @@ void maker_main(int chan, const struct broker_conf *initial)
 		_exit(1);
 	}
 	lock = maker_open_lock(conf);
+	r = ledger_open();
+	if (r < 0)
+		log_line("maker: no ledger of links (%s): taps are counted with a dump per request",
+			 strerror(-r));
 	for (;;) {
 		/* room for one: a veth's target namespace, with its MAKER_MAKE only */
 		int nsfd = -1;

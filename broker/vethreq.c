@@ -141,11 +141,11 @@ static int used_cb(const struct tap_entry *t, void *ctx)
 	return 0;
 }
 
-int vethreq_charge(const struct vethreq_usernet *u, unsigned bridge, char *lxc,
-		   char *reason, size_t len)
+int vethreq_charge(const struct vethreq_usernet *u, unsigned bridge, census_walker *walk,
+		   char *lxc, char *reason, size_t len)
 {
 	struct used c = { .u = u, .bridge = bridge };
-	int r = census_walk(used_cb, &c);
+	int r = walk(used_cb, &c);
 
 	if (r < 0) {
 		snprintf(reason, len, "cannot count veths: %s", strerror(-r));

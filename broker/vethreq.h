@@ -39,10 +39,11 @@ int vethreq_usernet(const char *path, const struct peer *p, const char *bridge,
 
 /*
  * Counts the live veths on the bridge (ifindex) charged to each line's name
- * (census lxc=NAME) and picks the first line with room: 0 and its name in
- * lxc (CENSUS_LXC_MAX), or -EDQUOT / -errno with a line in reason.
+ * (census lxc=NAME, as walk finds them) and picks the first line with room:
+ * 0 and its name in lxc (CENSUS_LXC_MAX), or -EDQUOT / -errno with a line
+ * in reason.
  */
-int vethreq_charge(const struct vethreq_usernet *u, unsigned bridge, char *lxc,
-		   char *reason, size_t len);
+int vethreq_charge(const struct vethreq_usernet *u, unsigned bridge, census_walker *walk,
+		   char *lxc, char *reason, size_t len);
 
 #endif

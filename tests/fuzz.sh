@@ -3,11 +3,12 @@
 # clang (-fsanitize=fuzzer,address,undefined) and runs each one, one at a
 # time, on one core.
 #   fuzz.sh [--short | --long [RUNS] | --time SECONDS] [--target NAME] OUTDIR
-#     --short          each target for 15 s (ctest, CI: eight targets in 2 min); the default
+#     --short          each target for 15 s (ctest, CI: nine targets in 2.5 min); the default
 #     --time SECONDS   each target for SECONDS
 #     --long [RUNS]    each target for RUNS executions (default 10000000),
 #                      the new corpus minimised into OUTDIR/NAME.merged
-#     --target NAME    only this one (proto, wire, acl, args, conf, census, escape, usernet)
+#     --target NAME    only this one (proto, wire, acl, args, conf, census, escape,
+#                      usernet, ledger)
 # Each target prints its executions and crashes; a crash, timeout or leak
 # leaves its input in OUTDIR (re-run it with OUTDIR/fuzz_NAME FILE).  Needs
 # clang and libFuzzer (Debian 12: clang-14 libclang-rt-14-dev), installed
@@ -82,6 +83,11 @@ TARGETS=(proto wire acl args conf census escape)
 SRCS[usernet]="broker/usernet.c"
 MAXLEN[usernet]=4096
 TARGETS+=(usernet)
+# link notifications, read by the listener-mode maker's ledger
+SRCS[ledger]="broker/ledger.c broker/census.c broker/rtnl.c broker/log.c"
+LIBS[ledger]="-lmnl"
+MAXLEN[ledger]=4096
+TARGETS+=(ledger)
 if [ -n "$ONLY" ]; then
 	[ -n "${SRCS[$ONLY]:-}" ] || die "unknown target: $ONLY (${TARGETS[*]})"
 	TARGETS=("$ONLY")

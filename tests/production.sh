@@ -18,9 +18,11 @@
 #   limits  ontap.conf's deadline (a silent client, an include that is a
 #           FIFO), max-requests-per-user and max-requests, tap quotas (user,
 #           group, default; across a restart; taps made persistent or given
-#           to another owner), the orphan reaper, acl-semantics last-match
-#           against deny-wins, the audit record, syslog (facility, ident,
-#           priority, through a /dev/log of our own), --list and --check.
+#           to another owner; the maker's ledger of taps closed, deleted by
+#           root, made by an --inetd instance, or whose notifications were
+#           lost), the orphan reaper, acl-semantics last-match against
+#           deny-wins, the audit record, syslog (facility, ident, priority,
+#           through a /dev/log of our own), --list and --check.
 #
 #   usage: production.sh BUILD_DIR [modes|limits]...   (as root; default: both;
 #          installs s6 and ucspi-unix when missing)
@@ -789,6 +791,87 @@ quotas() {
 	done
 }
 
+# pair_hold LABEL USER: a tap for USER made by an --inetd instance (pairparent's
+# socketpair) with this suite's $CONF, held until `pair_release LABEL'; TAP
+pair_hold() {
+	local label=$1 fd
+	mkfifo -m 0600 "$T/$label.fifo"
+	"$PP" --as "$2" --hold br0 "$BROKER" --inetd --config "$CONF" --acl "$MAIN" \
+		<"$T/$label.fifo" >"$T/$label.out" 2>"$T/$label.log" &
+	HPID[$label]=$!
+	ONTAP_PIDS+=("$!")
+	exec {fd}>"$T/$label.fifo"
+	HFD[$label]=$fd
+	wait_for 100 grep -q '^broker exit=' "$T/$label.out" || true
+	TAP=$(sed -n 's/^grant tap=\([^ ]*\) .*/\1/p' "$T/$label.out")
+	check_match "$label: the --inetd instance made a tap for $2" '^tap[0-9]+$' "$TAP"
+	TAP=${TAP:-tap-none}
+}
+pair_release() { unhold "$1"; }
+
+ledger() {
+	log "ledger: the listener's maker counts taps from link notifications (max-taps user alice 3)"
+	local p l2 i
+	conf ledger <<-EOF
+		max-taps user $ALICE 3
+		reap-orphans no
+		lock-file $T/ledger.lock
+	EOF
+	broker ledger --config "$CONF" --acl "$MAIN"
+	p=$BPID
+	hold lg1 "$S" "$ALICE" br0
+	hold lg2 "$S" "$ALICE" br0
+	l2=$TAP
+	hold lg3 "$S" "$ALICE" br0
+	ask lg-full "$S" "$ALICE" br0
+	refused lg-full "tap quota reached: uid $A_UID has 3 of 3 taps"
+	unhold lg1
+	ask lg-after-close "$S" "$ALICE" br0
+	granted lg-after-close br0
+
+	log "ledger: a tap root deletes while it is held no longer counts"
+	hold lg4 "$S" "$ALICE" br0
+	ask lg-full2 "$S" "$ALICE" br0
+	refused lg-full2 "tap quota reached: uid $A_UID has 3 of 3 taps"
+	ip link del "$l2"
+	ask lg-after-del "$S" "$ALICE" br0
+	granted lg-after-del br0
+	unhold lg2
+
+	log "ledger: a tap an --inetd instance made under the same lock counts"
+	pair_hold lg-pair "$ALICE"
+	ask lg-full3 "$S" "$ALICE" br0
+	refused lg-full3 "tap quota reached: uid $A_UID has 3 of 3 taps"
+	pair_release lg-pair
+	ask lg-after-pair "$S" "$ALICE" br0
+	granted lg-after-pair br0
+
+	# alice's third, by --inetd: its notifications wait in the maker's queue,
+	# which 2000 links made and deleted then overflow; root deletes the tap
+	# once the queue is full.  A ledger that applied the queue (or ignored
+	# the overflow) would count that tap still.
+	log "ledger: notifications lost (2000 veths by root): one more tap, then the quota"
+	pair_hold lg-pair2 "$ALICE"
+	for i in $(seq 1 1000); do
+		printf 'link add lgv%s group 99 type veth peer name lgp%s group 99\n' "$i" "$i"
+	done >"$T/ledger.batch"
+	echo 'link del group 99' >>"$T/ledger.batch"
+	check "ledger: root makes and deletes 2000 links" ip -batch "$T/ledger.batch"
+	ip link del "$TAP"
+	hold lg5 "$S" "$ALICE" br0
+	ask lg-full4 "$S" "$ALICE" br0
+	refused lg-full4 "tap quota reached: uid $A_UID has 3 of 3 taps"
+	check_has "ledger: the overflow was seen (the maker's log)" \
+		"link notifications were lost (the socket overflowed)" "$(cat "$L")"
+	check_eq "ledger: the maker kept one (no fallback to dumps)" "" \
+		"$(grep 'no ledger of links' "$L" || true)"
+	pair_release lg-pair2
+	for i in lg3 lg4 lg5; do
+		unhold "$i"
+	done
+	end "$p"
+}
+
 orphans() {
 	log "orphans: reap-interval 1 removes a persistent tap nobody holds, and only that"
 	local p held gone
@@ -1048,6 +1131,7 @@ for part in "${PARTS[@]}"; do
 		deadline
 		bounds
 		quotas
+		ledger
 		orphans
 		seeds
 		audit_records

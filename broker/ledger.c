@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: ISC */
+/* Runs in the maker, listener mode (see ledger.h): CAP_NET_ADMIN, no request bytes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+
+#include "ledger.h"
+#include "log.h"
+
+/* a notification is one link's state: a few kB */
+#define LEDGER_RECV_BUF 32768
+/* the kernel doubles it: some 700 notifications queued between two requests */
+#define LEDGER_RCVBUF (1 << 20)
+/* reads per drain: what a queue of LEDGER_RCVBUF holds, many times over */
+#define LEDGER_READS_MAX 65536
+/* dumps per ledger_sync(): notifications lost again and again means churn */
+#define LEDGER_RESYNC_MAX 4
+
+/* the first entry whose ifindex is at least ifindex */
+static size_t lower_bound(const struct ledger_table *tb, unsigned ifindex)
+{
+	size_t lo = 0, hi = tb->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tb->e[mid].ifindex < ifindex)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int put(struct ledger_table *tb, const struct tap_entry *t)
+{
+	size_t i = lower_bound(tb, t->ifindex);
+
+	if (i < tb->n && tb->e[i].ifindex == t->ifindex) {
+		tb->e[i] = *t;
+		return 0;
+	}
+	if (tb->n == tb->cap) {
+		size_t cap = tb->cap ? tb->cap * 2 : 64;
+		struct tap_entry *e = reallocarray(tb->e, cap, sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		tb->e = e;
+		tb->cap = cap;
+	}
+	memmove(&tb->e[i + 1], &tb->e[i], (tb->n - i) * sizeof(*tb->e));
+	tb->e[i] = *t;
+	tb->n++;
+	return 0;
+}
+
+static void drop(struct ledger_table *tb, unsigned ifindex)
+{
+	size_t i = lower_bound(tb, ifindex);
+
+	if (i == tb->n || tb->e[i].ifindex != ifindex)
+		return;
+	memmove(&tb->e[i], &tb->e[i + 1], (tb->n - i - 1) * sizeof(*tb->e));
+	tb->n--;
+}
+
+/* one message: 1 applied, 0 skipped, or -errno */
+static int apply_one(struct ledger_table *tb, const struct nlmsghdr *nlh)
+{
+	struct tap_entry t;
+	int r = census_link_parse(nlh, &t);
+
+	if (r == -EPFNOSUPPORT)
+		return 0;
+	if (r < 0)
+		return r;
+	/* each message is the link's whole state: not ours (any more) is gone */
+	if (r == 1 && nlh->nlmsg_type == RTM_NEWLINK)
+		return put(tb, &t);
+	drop(tb, t.ifindex);
+	return 0;
+}
+
+int ledger_apply(struct ledger_table *tb, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	/*
+	 * Bounds checked here rather than with mnl_nlmsg_ok(), which takes a
+	 * length of 2 GiB or more for a negative one, nor NLMSG_ALIGN(), which
+	 * turns 4 GiB - 1 into 0; each message's padding must be there too, as
+	 * the attribute parser reads up to it.
+	 */
+	while (len > 0) {
+		const struct nlmsghdr *nlh = (const void *)p;
+		size_t step;
+		int r;
+
+		if (len < sizeof(*nlh))
+			return -EBADMSG;
+		step = ((size_t)nlh->nlmsg_len + NLMSG_ALIGNTO - 1) & ~(size_t)(NLMSG_ALIGNTO - 1);
+		if (nlh->nlmsg_len < sizeof(*nlh) || step > len)
+			return -EBADMSG;
+		r = apply_one(tb, nlh);
+		if (r < 0)
+			return r;
+		p += step;
+		len -= step;
+	}
+	return 0;
+}
+
+int ledger_table_walk(const struct ledger_table *tb,
+		      int (*fn)(const struct tap_entry *t, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < tb->n; i++) {
+		int r = fn(&tb->e[i], ctx);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+void ledger_table_free(struct ledger_table *tb)
+{
+	free(tb->e);
+	memset(tb, 0, sizeof(*tb));
+}
+
+/* ---- the process's ledger ---------------------------------------------------- */
+
+static struct mnl_socket *nl;
+static struct ledger_table table;
+static bool stale = true;         /* must be filled again from a dump */
+static int last = -ENOTCONN;      /* the last ledger_sync()'s answer */
+
+bool ledger_is_open(void)
+{
+	return nl != NULL;
+}
+
+/* one datagram into buf: its length, or -errno */
+static ssize_t recv_one(char *buf, size_t cap)
+{
+	struct sockaddr_nl from;
+	struct iovec iov = { buf, cap };
+	struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+			      .msg_iovlen = 1 };
+	ssize_t n = recvmsg(mnl_socket_get_fd(nl), &msg, MSG_DONTWAIT);
+
+	if (n < 0)
+		return -errno;
+	/*
+	 * Only the kernel may write the ledger: sending to this socket takes
+	 * CAP_NET_ADMIN in this namespace anyway, but a message from anyone
+	 * else is taken as one that does not parse (a dump follows).
+	 */
+	if ((msg.msg_flags & MSG_TRUNC) || msg.msg_namelen != sizeof(from) || from.nl_pid != 0)
+		return -EBADMSG;
+	return n;
+}
+
+/*
+ * Everything queued, applied to the table (apply) or read past: 0 once the
+ * queue is empty, or -errno (-ENOBUFS: notifications were lost).
+ */
+static int drain(bool apply)
+{
+	char buf[LEDGER_RECV_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+
+	for (unsigned i = 0; i < LEDGER_READS_MAX; i++) {
+		ssize_t n = recv_one(buf, sizeof(buf));
+		int r;
+
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return 0;
+		if (n == -EINTR || (!apply && (n == -ENOBUFS || n == -EBADMSG)))
+			continue;
+		if (n < 0)
+			return (int)n;
+		r = apply ? ledger_apply(&table, buf, (size_t)n) : 0;
+		if (r < 0)
+			return r;
+	}
+	return -EBUSY;
+}
+
+static int put_cb(const struct tap_entry *t, void *ctx)
+{
+	return put(ctx, t);
+}
+
+/*
+ * What is queued now happened before the dump starts, so the dump shows it:
+ * read past it.  Applied after the dump instead, it could bring back a link
+ * whose removal was among the notifications lost.  What comes during the
+ * dump is applied after it: each notification is a link's whole state, in
+ * order, so the table converges.
+ */
+static int refill(void)
+{
+	int r = drain(false);
+
+	if (r < 0)
+		return r;
+	table.n = 0;
+	return census_walk(put_cb, &table);
+}
+
+int ledger_sync(void)
+{
+	int r = -EBADF;
+
+	for (unsigned dumps = 0; nl && dumps <= LEDGER_RESYNC_MAX; ) {
+		if (stale) {
+			dumps++;
+			r = refill();
+			/* a dump the kernel marks interrupted (links came or went) is taken again */
+			if (r == -EINTR)
+				continue;
+			if (r < 0)
+				break;
+			stale = false;
+		}
+		r = drain(true);
+		if (r == 0 || r == -EBUSY)
+			break;
+		stale = true;
+		if (r != -ENOBUFS && r != -EBADMSG)
+			break;
+		log_line("maker: link notifications %s: taps counted again from a dump",
+			 r == -ENOBUFS ? "were lost (the socket overflowed)" : "did not parse");
+		r = -ENOBUFS;
+	}
+	last = r;
+	return r;
+}
+
+int ledger_walk(int (*fn)(const struct tap_entry *t, void *ctx), void *ctx)
+{
+	return last < 0 ? -ESTALE : ledger_table_walk(&table, fn, ctx);
+}
+
+int ledger_open(void)
+{
+	int group = RTNLGRP_LINK, size = LEDGER_RCVBUF, r;
+
+	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!nl)
+		return -errno;
+	/* CAP_NET_ADMIN may exceed rmem_max; without it the default queue still works */
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	/* subscribed before the first dump: no change falls between the two */
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
+		r = -errno;
+		mnl_socket_close(nl);
+		nl = NULL;
+		return r;
+	}
+	stale = true;
+	r = ledger_sync();
+	if (r < 0) {
+		mnl_socket_close(nl);
+		nl = NULL;
+		ledger_table_free(&table);
+	}
+	return r;
+}
