@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
@@ -19,6 +22,8 @@
 #define LEDGER_READS_MAX 65536
 /* dumps per ledger_sync(): notifications lost again and again means churn */
 #define LEDGER_RESYNC_MAX 4
+/* a dump at least this often: see the filter */
+#define LEDGER_REFRESH_S 30
 
 /* the first entry whose ifindex is at least ifindex */
 static size_t lower_bound(const struct ledger_table *tb, unsigned ifindex)
@@ -138,7 +143,16 @@ void ledger_table_free(struct ledger_table *tb)
 static struct mnl_socket *nl;
 static struct ledger_table table;
 static bool stale = true;         /* must be filled again from a dump */
+static int64_t dumped;            /* when last, CLOCK_MONOTONIC s */
 static int last = -ENOTCONN;      /* the last ledger_sync()'s answer */
+
+static int64_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 bool ledger_is_open(void)
 {
@@ -210,6 +224,7 @@ static int refill(void)
 	if (r < 0)
 		return r;
 	table.n = 0;
+	dumped = now_s();
 	return census_walk(put_cb, &table);
 }
 
@@ -217,6 +232,8 @@ int ledger_sync(void)
 {
 	int r = -EBADF;
 
+	if (now_s() - dumped >= LEDGER_REFRESH_S)
+		stale = true;
 	for (unsigned dumps = 0; nl && dumps <= LEDGER_RESYNC_MAX; ) {
 		if (stale) {
 			dumps++;
@@ -247,6 +264,40 @@ int ledger_walk(int (*fn)(const struct tap_entry *t, void *ctx), void *ctx)
 	return last < 0 ? -ESTALE : ledger_table_walk(&table, fn, ctx);
 }
 
+/*
+ * Which notifications reach the socket at all: only those of links that
+ * carry ontap's tag (made, changed, deleted), AF_UNSPEC.  A tap's life
+ * brings some twenty link notifications (its own, its bridge's, the
+ * bridge's port news), a few kB each, and on a busy host most links are
+ * not ontap's: reading them all cost more than the dump they replace.  What
+ * the filter hides is a tag removed by hand, which stays counted until the
+ * link goes or the next refresh's dump (LEDGER_REFRESH_S).
+ */
+static int attach_filter(int fd)
+{
+	enum { ATTRS = NLMSG_LENGTH(sizeof(struct ifinfomsg)) };
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, NLMSG_HDRLEN + offsetof(struct ifinfomsg, ifi_family)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNSPEC, 0, 10),
+		BPF_STMT(BPF_LD | BPF_IMM, ATTRS),
+		BPF_STMT(BPF_LDX | BPF_IMM, IFLA_IFALIAS),
+		/* A: the offset of the first IFLA_IFALIAS, 0 if none */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (unsigned)(SKF_AD_OFF + SKF_AD_NLATTR)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 6, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		/* "ontap/1 " after the attribute's header, loaded big-endian; past the end: dropped */
+		BPF_STMT(BPF_LD | BPF_W | BPF_IND, 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x6f6e7461, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_IND, 8),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x702f3120, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
+}
+
 int ledger_open(void)
 {
 	int group = RTNLGRP_LINK, size = LEDGER_RCVBUF, r;
@@ -254,6 +305,12 @@ int ledger_open(void)
 	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (!nl)
 		return -errno;
+	r = attach_filter(mnl_socket_get_fd(nl));
+	if (r < 0) {
+		mnl_socket_close(nl);
+		nl = NULL;
+		return r;
+	}
 	/* CAP_NET_ADMIN may exceed rmem_max; without it the default queue still works */
 	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
