@@ -1,92 +1,93 @@
 /* SPDX-License-Identifier: ISC */
-/* Runs in a worker that is already the requester: RTM_GETLINK reads only. */
+/* Runs in a worker that is already the requester, and in the maker: interface ioctls that only read. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <linux/if_link.h>
-#include <linux/rtnetlink.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 
 #include "bridge.h"
 #include "escape.h"
-#include "rtnl.h"
 
 struct link_info {
 	unsigned ifindex;
 	unsigned mtu;
 	bool is_bridge;
-	bool have_name;
 	char name[IFNAMSIZ];
 };
 
-static int linkinfo_cb(const struct nlattr *a, void *data)
+/*
+ * Any socket takes the interface ioctls; one, kept, serves every lookup of
+ * the process.  They answer from the kernel's tables without building a
+ * message: a bridge's RTM_GETLINK answer is some 1.5 kB of attributes, and
+ * cost several times more.
+ */
+static int ctl_sock(void)
 {
-	struct link_info *li = data;
+	static int fd = -1;
 
-	if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
-	    mnl_attr_validate(a, MNL_TYPE_STRING) >= 0)
-		li->is_bridge = !strcmp(mnl_attr_get_str(a), "bridge");
-	return MNL_CB_OK;
+	if (fd < 0)
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	return fd;
 }
 
-static int link_attr_cb(const struct nlattr *a, void *data)
+static int name_ioctl(int s, unsigned long req, const char *name, struct ifreq *ifr)
 {
-	struct link_info *li = data;
+	size_t n = strnlen(name, IFNAMSIZ);
 
-	switch (mnl_attr_get_type(a)) {
-	case IFLA_IFNAME: {
-		/* the canonical name, never an altname: bounded and NUL-terminated, or refused */
-		size_t n = mnl_attr_get_payload_len(a);
-		const char *s = mnl_attr_get_payload(a);
-
-		if (n == 0 || n > IFNAMSIZ || s[n - 1] != '\0' || strlen(s) != n - 1)
-			return MNL_CB_ERROR;
-		memcpy(li->name, s, n);
-		li->have_name = true;
-		break;
-	}
-	case IFLA_MTU:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
-		li->mtu = mnl_attr_get_u32(a);
-		break;
-	case IFLA_LINKINFO:
-		if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
-			return MNL_CB_ERROR;
-		mnl_attr_parse_nested(a, linkinfo_cb, li);
-		break;
-	}
-	return MNL_CB_OK;
+	if (n == IFNAMSIZ)
+		return -ENAMETOOLONG;
+	memcpy(ifr->ifr_name, name, n);
+	memset(ifr->ifr_name + n, 0, IFNAMSIZ - n);
+	return ioctl(s, req, ifr) < 0 ? -errno : 0;
 }
 
-static int link_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	struct link_info *li = data;
-
-	if (nlh->nlmsg_type != RTM_NEWLINK ||
-	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
-		return MNL_CB_OK;
-	li->ifindex = (unsigned)ifi->ifi_index;
-	return mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, li);
-}
-
-/* One link, by name (altnames match too) or by ifindex: 0 or -errno. */
+/*
+ * One link, by name (an altname matches too) or by ifindex: its ifindex,
+ * canonical name, MTU and whether its driver is the bridge's.  Each ioctl
+ * names the link anew, so the name is looked up once more at the end: a
+ * link renamed meanwhile is -EAGAIN, never another link's answers.
+ * 0 or -errno.
+ */
 static int get_link(const char *name, unsigned ifindex, struct link_info *li)
 {
-	char buf[RTNL_REQ_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct nlmsghdr *nlh = rtnl_link_msg(buf, RTM_GETLINK, NLM_F_ACK, ifindex);
-	int r;
+	struct ethtool_drvinfo drv = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
+	int s = ctl_sock(), r;
 
 	memset(li, 0, sizeof(*li));
-	if (name)
-		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	r = rtnl_once(nlh, link_cb, li, NULL);
-	if (r == 0 && (!li->ifindex || !li->have_name))
-		r = li->ifindex ? -EPROTO : -ENODEV;
-	return r;
+	if (s < 0)
+		return -errno;
+	if (name) {
+		r = name_ioctl(s, SIOCGIFINDEX, name, &ifr);
+		if (r < 0)
+			return r;
+		ifindex = (unsigned)ifr.ifr_ifindex;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_ifindex = (int)ifindex;
+	if (ioctl(s, SIOCGIFNAME, &ifr) < 0)
+		return -errno;
+	memcpy(li->name, ifr.ifr_name, IFNAMSIZ);
+	li->name[IFNAMSIZ - 1] = '\0';
+	li->ifindex = ifindex;
+	r = name_ioctl(s, SIOCGIFMTU, li->name, &ifr);
+	if (r < 0)
+		return r;
+	li->mtu = (unsigned)ifr.ifr_mtu;
+	ifr.ifr_data = (void *)&drv;
+	r = name_ioctl(s, SIOCETHTOOL, li->name, &ifr);
+	if (r < 0 && r != -EOPNOTSUPP)
+		return r;
+	drv.driver[sizeof(drv.driver) - 1] = '\0';
+	li->is_bridge = r == 0 && !strcmp(drv.driver, "bridge");
+	r = name_ioctl(s, SIOCGIFINDEX, li->name, &ifr);
+	if (r < 0 || (unsigned)ifr.ifr_ifindex != ifindex)
+		return r < 0 && r != -ENODEV ? r : -EAGAIN;
+	return 0;
 }
 
 int bridge_resolve(const char *asked, struct bridge *br, char *err, size_t errlen)
