@@ -506,7 +506,7 @@ static int list_taps(void)
 {
 	int r;
 
-	printf("%-15s %-15s %-12s %7s  %-20s  %s\n", "TAP", "BRIDGE", "USER", "PID", "SINCE", "STATE");
+	printf("%-15s %-15s %-12s %7s  %-20s  %s\n", "INTERFACE", "BRIDGE", "USER", "PID", "SINCE", "STATE");
 	r = census_walk(list_cb, NULL);
 	if (r < 0)
 		fprintf(stderr, "ontap-broker: cannot list taps: %s\n", strerror(-r));
