@@ -113,26 +113,33 @@ int bridge_resolve(const char *asked, struct bridge *br, char *err, size_t errle
 	return 0;
 }
 
+/*
+ * By ifindex alone: the kernel hands out ifindexes in turn, never again
+ * until 2^31 of them are used, and an interface's kind never changes, so
+ * the same name at the same ifindex is the same bridge (only root, who may
+ * attach any tap anywhere, can make an interface at a chosen ifindex).
+ * One ioctl that reads under RCU: the maker, serial, takes the kernel's
+ * rtnl lock only to make the tap.
+ */
 int bridge_recheck(const struct bridge *br, char *err, size_t errlen)
 {
 	char shown[ESCAPE_SIZE(IFNAMSIZ)], now[ESCAPE_SIZE(IFNAMSIZ)];
-	struct link_info li;
-	int r = get_link(NULL, br->ifindex, &li);
+	struct ifreq ifr = { .ifr_ifindex = (int)br->ifindex };
+	int s = ctl_sock();
 
 	escape_str(shown, sizeof(shown), br->name);
-	if (r < 0) {
+	if (s < 0 || ioctl(s, SIOCGIFNAME, &ifr) < 0) {
+		int e = errno;
+
 		snprintf(err, errlen, "bridge `%s' (ifindex %u) went away while the tap was made: %s",
-			 shown, br->ifindex, strerror(-r));
-		return r;
+			 shown, br->ifindex, strerror(e));
+		return -e;
 	}
-	if (strcmp(li.name, br->name)) {
+	ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+	if (strcmp(ifr.ifr_name, br->name)) {
 		snprintf(err, errlen, "bridge `%s' (ifindex %u) was renamed `%s' while the tap was made",
-			 shown, br->ifindex, escape_str(now, sizeof(now), li.name));
+			 shown, br->ifindex, escape_str(now, sizeof(now), ifr.ifr_name));
 		return -ESTALE;
-	}
-	if (!li.is_bridge) {
-		snprintf(err, errlen, "`%s' (ifindex %u) is no longer a bridge", shown, br->ifindex);
-		return -EMEDIUMTYPE;
 	}
 	return 0;
 }

@@ -5,8 +5,8 @@
  * name a requester asked for is resolved to the interface's own, canonical
  * name and its ifindex first, and the ACL decides on that name; the tap is
  * then attached by ifindex, and bridge_recheck() makes sure that ifindex
- * still is that bridge.  RTM_GETLINK needs no privilege: this runs in the
- * worker once it is the requester.
+ * still is that bridge.  The interface ioctls used need no privilege: this
+ * runs in the worker once it is the requester, and in the maker.
  */
 #ifndef ONTAP_BRIDGE_H
 #define ONTAP_BRIDGE_H
@@ -31,11 +31,10 @@ struct bridge {
 int bridge_resolve(const char *asked, struct bridge *br, char *err, size_t errlen);
 
 /*
- * Whether br->ifindex still is a Linux bridge named br->name: 0, or
- * -ENODEV (gone), -ESTALE (renamed), -EMEDIUMTYPE (not a bridge), another
- * -errno; err then gets a line for the user.  Called once the tap is
- * attached, so a bridge renamed or replaced while the request was decided
- * is caught with the tap still closable.
+ * Whether br->ifindex still is the bridge named br->name: 0, or -ENODEV
+ * (gone), -ESTALE (renamed), another -errno; err then gets a line for the
+ * user.  Called once the tap is attached, so a bridge renamed or replaced
+ * while the request was decided is caught with the tap still closable.
  */
 int bridge_recheck(const struct bridge *br, char *err, size_t errlen);
 

@@ -775,7 +775,7 @@ quotas() {
 	local list rc=0 t tap user label state
 	list=$("$BROKER" --list 2>&1) || rc=$?
 	check_eq "--list: exit 0" 0 "$rc"
-	check_match "--list: a header" '^TAP +BRIDGE +USER +PID +SINCE +STATE$' "$(head -n 1 <<<"$list")"
+	check_match "--list: a header" '^INTERFACE +BRIDGE +USER +PID +SINCE +STATE$' "$(head -n 1 <<<"$list")"
 	for t in "$a1:$ALICE:q-alice-1:detached,persistent" "$a2:$ALICE:q-alice-2:detached,persistent" \
 		"$c1:$CAROL:q-carol-1:detached,persistent" "$TAP:$EVE:q-eve-2:attached"; do
 		IFS=: read -r tap user label state <<<"$t"
