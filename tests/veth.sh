@@ -354,6 +354,7 @@ EOF2
 	netns_as "$ALICE" init
 	check "and the count frees with it" run_as "$ALICE" init "$LUN" create /lxc c1 "$NSPID" veth br0 eth5 >/dev/null
 	stop_ns
+	check "... and that veth goes with its namespace too" wait_for 50 veth_gone_from_host 0
 
 	log "@group lines count supplementary groups, shared by the group"
 	netns_as "$CAROL" init
@@ -362,6 +363,8 @@ EOF2
 	refused "carol: the group's count used up" 1 "Quota reached" \
 		run_as "$CAROL" init "$LUN" create /l c "$NSPID" veth br0 eth2
 	stop_ns
+	# the kernel tears a dead namespace's veths down later: not during the next check
+	check "carol's veths go with her namespace" wait_for 50 veth_gone_from_host 0
 	netns_as "$CAROL" none
 	refused "carol without her supplementary groups" 1 "no lxc-usernet entry" \
 		run_as "$CAROL" none "$LUN" create /l c "$NSPID" veth br0 eth0
