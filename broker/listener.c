@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /* Runs in the listener (see listener.h): root, or the broker's user, with
  * CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID and CAP_KILL; no requester can
- * signal or rlimit it. */
+ * signal or rlimit it.  The loop, accepting, workers and deadlines; its
+ * side of the maker and the closer is listener_maker.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <linux/sockios.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -20,70 +19,13 @@
 
 #include "answer.h"
 #include "chan.h"
-#include "closer.h"
 #include "fairq.h"
 #include "listener.h"
+#include "listener_state.h"
 #include "log.h"
 #include "maker.h"
 #include "peer.h"
 #include "worker.h"
-
-/*
- * Connections held at once: waiting and being served.  A user may have
- * QUEUE_PER_USER waiting (a 64-way burst fits with room to spare); past
- * that, its requests are refused at once instead of held.
- */
-#define CONN_MAX        2048
-#define QUEUE_PER_USER  128
-#define WORKERS_MAX     4096    /* the most max-requests may say */
-#define WORKER_IDLE_MS  30000   /* an unused worker ends after this */
-#define KILL_GRACE_MS   1000    /* past the deadline, before SIGKILL */
-#define MAKER_GRACE_MS  5000    /* the maker's work is the kernel's: bounded */
-#define ACCEPT_BATCH    32
-#define STOP_WAIT_MS    2000
-
-enum cstate { C_FREE, C_QUEUED, C_WORKER, C_MAKER };
-
-struct conn {
-	int fd;
-	enum cstate state;
-	uint32_t seq;
-	pid_t pid;
-	int worker;                  /* while C_WORKER */
-	int64_t deadline;            /* ms, CLOCK_MONOTONIC */
-	struct verdict *v;           /* while C_MAKER */
-	int nsfd;                    /* a veth's namespace, from its verdict to the maker; -1 */
-	struct identity who;
-};
-
-struct worker {
-	pid_t pid;
-	int chan;
-	int conn;                    /* the slot it serves, -1: idle */
-	int64_t idle_since;
-	bool retire;                 /* the configuration changed: end after this request */
-	struct identity who;
-};
-
-struct listener {
-	int lsock;
-	struct broker_conf *conf;
-	sigset_t waitmask;
-	struct conn *c;
-	unsigned nconns;
-	int top;                     /* past the last slot in use: the scans stop there */
-	struct fairq q;
-	struct worker *w;
-	unsigned nw, busy;
-	pid_t maker;
-	int maker_chan;
-	pid_t closer;
-	int closer_chan;
-	int64_t next_reap;
-	uint32_t seq;
-	struct pollfd *pfd;          /* room for every worker's channel and two */
-	pid_t *polled;               /* whose channel each pfd is */
-};
 
 static volatile sig_atomic_t stopping, reloading;
 
@@ -104,7 +46,7 @@ static void on_child(int sig)
 	(void)sig;   /* only to interrupt ppoll(); reaping happens in the loop */
 }
 
-static int64_t now_ms(void)
+int64_t now_ms(void)
 {
 	struct timespec ts;
 
@@ -168,7 +110,7 @@ static void become_child(struct listener *l)
  * A child on a channel of its own: its pid in the parent, 0 in the child
  * (which then keeps nothing of the listener's but *chan), or -errno.
  */
-static pid_t fork_child(struct listener *l, int *chan)
+pid_t fork_child(struct listener *l, int *chan)
 {
 	int ch[2], r = chan_pair(ch);
 	pid_t pid;
@@ -191,7 +133,7 @@ static pid_t fork_child(struct listener *l, int *chan)
 
 /* ---- the end of a request ------------------------------------------------ */
 
-static void release(struct listener *l, int slot)
+void release(struct listener *l, int slot)
 {
 	struct conn *c = &l->c[slot];
 
@@ -209,8 +151,7 @@ static void release(struct listener *l, int slot)
 		l->top--;
 }
 
-static void __attribute__((format(printf, 4, 5)))
-refuse(struct listener *l, int slot, int err, const char *fmt, ...)
+void refuse(struct listener *l, int slot, int err, const char *fmt, ...)
 {
 	struct conn *c = &l->c[slot];
 	struct verdict *v = c->v ? c->v : calloc(1, sizeof(*v));
@@ -318,176 +259,6 @@ static void dispatch(struct listener *l)
 	while (l->busy < l->conf->max_requests &&
 	       (slot = fq_pop(&l->q, l->conf->max_requests_per_user)) >= 0)
 		to_worker(l, slot);
-}
-
-/* ---- the closer ---------------------------------------------------------- */
-
-static int start_closer(struct listener *l)
-{
-	int chan;
-	pid_t pid = fork_child(l, &chan);
-
-	if (pid < 0)
-		return (int)pid;
-	if (pid == 0)
-		closer_main(chan);
-	l->closer = pid;
-	l->closer_chan = chan;
-	return 0;
-}
-
-/*
- * Closes tap descriptors the listener handed out: the closer takes the last
- * reference, and with it the kernel's teardown, when the client has none.
- * Should the closer be gone or full, the listener closes them itself.
- */
-static void hand_off(struct listener *l, int *fds, unsigned n)
-{
-	char byte = 0;
-
-	if (n && l->closer_chan < 0)
-		start_closer(l);
-	if (n && l->closer_chan >= 0 && chan_send(l->closer_chan, &byte, 1, fds, n) < 0)
-		log_line("closer: cannot hand %u descriptors over: %s", n, strerror(errno));
-	for (unsigned i = 0; i < n; i++)
-		close(fds[i]);
-}
-
-/*
- * True while the client has not taken the answer yet: the message still
- * holds its own reference to each descriptor in it, so the listener's close
- * cannot be the last, and costs no teardown; no handing off is needed.
- */
-static bool unread(int sock)
-{
-	int n = 0;
-
-	return ioctl(sock, SIOCOUTQ, &n) == 0 && n > 0;
-}
-
-/* ---- the maker ----------------------------------------------------------- */
-
-static void maker_failed(struct listener *l, const char *why)
-{
-	for (int i = 0; i < l->top; i++)
-		if (l->c[i].state == C_MAKER)
-			refuse(l, i, EIO, "the broker could not make the interface: %s", why);
-	if (l->maker > 0)
-		kill(l->maker, SIGKILL);
-	if (l->maker_chan >= 0)
-		close(l->maker_chan);
-	l->maker = 0;
-	l->maker_chan = -1;
-}
-
-static int start_maker(struct listener *l)
-{
-	int chan;
-	pid_t pid = fork_child(l, &chan);
-
-	if (pid < 0)
-		return (int)pid;
-	if (pid == 0)
-		maker_main(chan, l->conf);
-	l->maker = pid;
-	l->maker_chan = chan;
-	return 0;
-}
-
-/* nsfd: a veth's namespace, with its MAKER_MAKE only; else -1 */
-static int to_maker_op(struct listener *l, const struct maker_msg *m, int nsfd)
-{
-	if (l->maker_chan < 0) {
-		int r = start_maker(l);
-
-		if (r < 0)
-			return r;
-	}
-	return chan_send(l->maker_chan, m, maker_msg_len(m->op), &nsfd, nsfd >= 0 ? 1 : 0);
-}
-
-static void to_maker(struct listener *l, int slot)
-{
-	struct conn *c = &l->c[slot];
-	struct maker_msg *m = malloc(sizeof(*m));
-	int r = m ? 0 : -ENOMEM;
-
-	if (m) {
-		m->op = maker_req_fill(l->conf, &c->who, c->pid, c->seq, c->v, &m->lxc);
-		r = to_maker_op(l, m, c->nsfd);
-	}
-	free(m);
-	/* the maker has its own copy now, or never will */
-	if (c->nsfd >= 0)
-		close(c->nsfd);
-	c->nsfd = -1;
-	if (r < 0) {
-		refuse(l, slot, -r, "the broker could not make the interface: %s", strerror(-r));
-		return;
-	}
-	c->state = C_MAKER;
-	/* the maker answers in order; its own bound is the deadline plus a grace */
-	c->deadline = now_ms() + (int64_t)l->conf->deadline_s * 1000 + MAKER_GRACE_MS;
-}
-
-/*
- * A veth whose grant could not be sent: no fd holds it, so closing nothing
- * removes it; the maker, which alone may, deletes it.
- */
-static void unmake(struct listener *l, const struct make_resp *made)
-{
-	struct maker_msg m = { .op = MAKER_UNMAKE };
-	int r;
-
-	m.unmake.ifindex = made->ifindex;
-	memcpy(m.unmake.name, made->name, sizeof(m.unmake.name));
-	r = to_maker_op(l, &m, -1);
-	if (r < 0)
-		log_line("cannot have veth %s (ifindex %u) deleted after a failed grant: %s",
-			 made->name, made->ifindex, strerror(-r));
-}
-
-static void from_maker(struct listener *l)
-{
-	struct make_resp resp;
-	int fds[MAKER_FDS_MAX];
-	unsigned n;
-	bool in_flight = false;
-	long got = chan_recv(l->maker_chan, &resp, sizeof(resp), true, fds, MAKER_FDS_MAX, &n,
-			     true);
-
-	if (got == -EAGAIN)
-		return;
-	if (got < 0) {
-		maker_failed(l, got == -ECONNRESET ? "it ended" : strerror((int)-got));
-		return;
-	}
-	for (int i = 0; i < l->top; i++) {
-		struct conn *c = &l->c[i];
-
-		if (c->state != C_MAKER || c->seq != resp.id)
-			continue;
-		/* exactly the descriptors a grant announces (a veth's: none), none with a refusal */
-		if (resp.err == 0 && (c->v->kind == PROTO_KIND_VETH ? n != 0 || resp.nfds != 0 :
-				      n != resp.nfds || n == 0)) {
-			resp.err = EPROTO;
-			snprintf(resp.reason, sizeof(resp.reason), "internal error: %u descriptors", n);
-		}
-		resp.reason[sizeof(resp.reason) - 1] = '\0';
-		resp.name[sizeof(resp.name) - 1] = '\0';
-		if (answer(c->fd, &c->who, c->pid, c->v, &resp, fds) < 0) {
-			if (resp.err == 0 && c->v->kind == PROTO_KIND_VETH)
-				unmake(l, &resp);
-		} else
-			in_flight = unread(c->fd);
-		release(l, i);
-		break;
-	}
-	if (in_flight)
-		for (unsigned k = 0; k < n; k++)
-			close(fds[k]);
-	else
-		hand_off(l, fds, n);
 }
 
 /* ---- verdicts ------------------------------------------------------------ */

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Runs in the listener (see listener.h and listener_state.h): the maker and
+ * the closer as the listener sees them.  Allowed verdicts go out to the
+ * maker; taps come back, are recorded, answered, and their descriptors
+ * closed or handed to the closer.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/sockios.h>
+
+#include "answer.h"
+#include "chan.h"
+#include "closer.h"
+#include "listener_state.h"
+#include "log.h"
+
+/* ---- the closer ---------------------------------------------------------- */
+
+int start_closer(struct listener *l)
+{
+	int chan;
+	pid_t pid = fork_child(l, &chan);
+
+	if (pid < 0)
+		return (int)pid;
+	if (pid == 0)
+		closer_main(chan);
+	l->closer = pid;
+	l->closer_chan = chan;
+	return 0;
+}
+
+/*
+ * Closes tap descriptors the listener handed out: the closer takes the last
+ * reference, and with it the kernel's teardown, when the client has none.
+ * Should the closer be gone or full, the listener closes them itself.
+ */
+static void hand_off(struct listener *l, int *fds, unsigned n)
+{
+	char byte = 0;
+
+	if (n && l->closer_chan < 0)
+		start_closer(l);
+	if (n && l->closer_chan >= 0 && chan_send(l->closer_chan, &byte, 1, fds, n) < 0)
+		log_line("closer: cannot hand %u descriptors over: %s", n, strerror(errno));
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/*
+ * True while the client has not taken the answer yet: the message still
+ * holds its own reference to each descriptor in it, so the listener's close
+ * cannot be the last, and costs no teardown; no handing off is needed.
+ */
+static bool unread(int sock)
+{
+	int n = 0;
+
+	return ioctl(sock, SIOCOUTQ, &n) == 0 && n > 0;
+}
+
+/* ---- the maker ----------------------------------------------------------- */
+
+void maker_failed(struct listener *l, const char *why)
+{
+	for (int i = 0; i < l->top; i++)
+		if (l->c[i].state == C_MAKER)
+			refuse(l, i, EIO, "the broker could not make the interface: %s", why);
+	if (l->maker > 0)
+		kill(l->maker, SIGKILL);
+	if (l->maker_chan >= 0)
+		close(l->maker_chan);
+	l->maker = 0;
+	l->maker_chan = -1;
+}
+
+int start_maker(struct listener *l)
+{
+	int chan;
+	pid_t pid = fork_child(l, &chan);
+
+	if (pid < 0)
+		return (int)pid;
+	if (pid == 0)
+		maker_main(chan, l->conf);
+	l->maker = pid;
+	l->maker_chan = chan;
+	return 0;
+}
+
+/* nsfd: a veth's namespace, with its MAKER_MAKE only; else -1 */
+int to_maker_op(struct listener *l, const struct maker_msg *m, int nsfd)
+{
+	if (l->maker_chan < 0) {
+		int r = start_maker(l);
+
+		if (r < 0)
+			return r;
+	}
+	return chan_send(l->maker_chan, m, maker_msg_len(m->op), &nsfd, nsfd >= 0 ? 1 : 0);
+}
+
+void to_maker(struct listener *l, int slot)
+{
+	struct conn *c = &l->c[slot];
+	struct maker_msg *m = malloc(sizeof(*m));
+	int r = m ? 0 : -ENOMEM;
+
+	if (m) {
+		m->op = maker_req_fill(l->conf, &c->who, c->pid, c->seq, c->v, &m->lxc);
+		r = to_maker_op(l, m, c->nsfd);
+	}
+	free(m);
+	/* the maker has its own copy now, or never will */
+	if (c->nsfd >= 0)
+		close(c->nsfd);
+	c->nsfd = -1;
+	if (r < 0) {
+		refuse(l, slot, -r, "the broker could not make the interface: %s", strerror(-r));
+		return;
+	}
+	c->state = C_MAKER;
+	/* the maker answers in order; its own bound is the deadline plus a grace */
+	c->deadline = now_ms() + (int64_t)l->conf->deadline_s * 1000 + MAKER_GRACE_MS;
+}
+
+/*
+ * A veth whose grant could not be sent: no fd holds it, so closing nothing
+ * removes it; the maker, which alone may, deletes it.
+ */
+static void unmake(struct listener *l, const struct make_resp *made)
+{
+	struct maker_msg m = { .op = MAKER_UNMAKE };
+	int r;
+
+	m.unmake.ifindex = made->ifindex;
+	memcpy(m.unmake.name, made->name, sizeof(m.unmake.name));
+	r = to_maker_op(l, &m, -1);
+	if (r < 0)
+		log_line("cannot have veth %s (ifindex %u) deleted after a failed grant: %s",
+			 made->name, made->ifindex, strerror(-r));
+}
+
+void from_maker(struct listener *l)
+{
+	struct make_resp resp;
+	int fds[MAKER_FDS_MAX];
+	unsigned n;
+	bool in_flight = false;
+	long got = chan_recv(l->maker_chan, &resp, sizeof(resp), true, fds, MAKER_FDS_MAX, &n,
+			     true);
+
+	if (got == -EAGAIN)
+		return;
+	if (got < 0) {
+		maker_failed(l, got == -ECONNRESET ? "it ended" : strerror((int)-got));
+		return;
+	}
+	for (int i = 0; i < l->top; i++) {
+		struct conn *c = &l->c[i];
+
+		if (c->state != C_MAKER || c->seq != resp.id)
+			continue;
+		/* exactly the descriptors a grant announces (a veth's: none), none with a refusal */
+		if (resp.err == 0 && (c->v->kind == PROTO_KIND_VETH ? n != 0 || resp.nfds != 0 :
+				      n != resp.nfds || n == 0)) {
+			resp.err = EPROTO;
+			snprintf(resp.reason, sizeof(resp.reason), "internal error: %u descriptors", n);
+		}
+		resp.reason[sizeof(resp.reason) - 1] = '\0';
+		resp.name[sizeof(resp.name) - 1] = '\0';
+		if (answer(c->fd, &c->who, c->pid, c->v, &resp, fds) < 0) {
+			if (resp.err == 0 && c->v->kind == PROTO_KIND_VETH)
+				unmake(l, &resp);
+		} else
+			in_flight = unread(c->fd);
+		release(l, i);
+		break;
+	}
+	if (in_flight)
+		for (unsigned k = 0; k < n; k++)
+			close(fds[k]);
+	else
+		hand_off(l, fds, n);
+}
