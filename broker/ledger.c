@@ -18,10 +18,13 @@
 #define LEDGER_RECV_BUF 32768
 /* the kernel doubles it: some 700 notifications queued between two requests */
 #define LEDGER_RCVBUF (1 << 20)
-/* reads per drain: what a queue of LEDGER_RCVBUF holds, many times over */
-#define LEDGER_READS_MAX 65536
-/* dumps per ledger_sync(): notifications lost again and again means churn */
-#define LEDGER_RESYNC_MAX 4
+/*
+ * Reads per sync.  A request's own tap brings about five notifications;
+ * past this many since the last request, a dump is cheaper, and a holder
+ * that makes its taps' news as fast as it can (offload or carrier toggles)
+ * costs the maker no more than one dump per request.
+ */
+#define LEDGER_READS_MAX 256
 /* a dump at least this often: see the filter */
 #define LEDGER_REFRESH_S 30
 
@@ -181,10 +184,11 @@ static ssize_t recv_one(char *buf, size_t cap)
 }
 
 /*
- * Everything queued, applied to the table (apply) or read past: 0 once the
- * queue is empty, or -errno (-ENOBUFS: notifications were lost).
+ * Everything queued, applied to the table, in order: 0 once the queue is
+ * empty, or -errno (-ENOBUFS: notifications were lost; -EBUSY: more than
+ * LEDGER_READS_MAX were queued).
  */
-static int drain(bool apply)
+static int drain(void)
 {
 	char buf[LEDGER_RECV_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
 
@@ -194,11 +198,11 @@ static int drain(bool apply)
 
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return 0;
-		if (n == -EINTR || (!apply && (n == -ENOBUFS || n == -EBADMSG)))
+		if (n == -EINTR)
 			continue;
 		if (n < 0)
 			return (int)n;
-		r = apply ? ledger_apply(&table, buf, (size_t)n) : 0;
+		r = ledger_apply(&table, buf, (size_t)n);
 		if (r < 0)
 			return r;
 	}
@@ -208,60 +212,6 @@ static int drain(bool apply)
 static int put_cb(const struct tap_entry *t, void *ctx)
 {
 	return put(ctx, t);
-}
-
-/*
- * What is queued now happened before the dump starts, so the dump shows it:
- * read past it.  Applied after the dump instead, it could bring back a link
- * whose removal was among the notifications lost.  What comes during the
- * dump is applied after it: each notification is a link's whole state, in
- * order, so the table converges.
- */
-static int refill(void)
-{
-	int r = drain(false);
-
-	if (r < 0)
-		return r;
-	table.n = 0;
-	dumped = now_s();
-	return census_walk(put_cb, &table);
-}
-
-int ledger_sync(void)
-{
-	int r = -EBADF;
-
-	if (now_s() - dumped >= LEDGER_REFRESH_S)
-		stale = true;
-	for (unsigned dumps = 0; nl && dumps <= LEDGER_RESYNC_MAX; ) {
-		if (stale) {
-			dumps++;
-			r = refill();
-			/* a dump the kernel marks interrupted (links came or went) is taken again */
-			if (r == -EINTR)
-				continue;
-			if (r < 0)
-				break;
-			stale = false;
-		}
-		r = drain(true);
-		if (r == 0 || r == -EBUSY)
-			break;
-		stale = true;
-		if (r != -ENOBUFS && r != -EBADMSG)
-			break;
-		log_line("maker: link notifications %s: taps counted again from a dump",
-			 r == -ENOBUFS ? "were lost (the socket overflowed)" : "did not parse");
-		r = -ENOBUFS;
-	}
-	last = r;
-	return r;
-}
-
-int ledger_walk(int (*fn)(const struct tap_entry *t, void *ctx), void *ctx)
-{
-	return last < 0 ? -ESTALE : ledger_table_walk(&table, fn, ctx);
 }
 
 /*
@@ -298,27 +248,90 @@ static int attach_filter(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
 }
 
-int ledger_open(void)
+static int subscribe(struct mnl_socket **out)
 {
 	int group = RTNLGRP_LINK, size = LEDGER_RCVBUF, r;
+	struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!nl)
+	if (!s)
 		return -errno;
-	r = attach_filter(mnl_socket_get_fd(nl));
+	r = attach_filter(mnl_socket_get_fd(s));
+	/* CAP_NET_ADMIN may exceed rmem_max; without it the default queue still works */
+	if (r == 0 && setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUFFORCE, &size,
+				 sizeof(size)) < 0)
+		setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (r == 0 && (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0 ||
+		       mnl_socket_setsockopt(s, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0))
+		r = -errno;
 	if (r < 0) {
-		mnl_socket_close(nl);
-		nl = NULL;
+		mnl_socket_close(s);
 		return r;
 	}
-	/* CAP_NET_ADMIN may exceed rmem_max; without it the default queue still works */
-	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	/* subscribed before the first dump: no change falls between the two */
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
-		r = -errno;
-		mnl_socket_close(nl);
+	*out = s;
+	return 0;
+}
+
+/*
+ * The table filled again from a dump, on a new socket subscribed first: no
+ * change falls between the two, and what the old one had queued (older than
+ * the dump, perhaps with removals lost) goes with it unread.  What comes
+ * during the dump is applied at the next sync: each notification is a
+ * link's whole state, in order, so the table converges.
+ */
+static int refill(void)
+{
+	struct mnl_socket *fresh;
+	int r = subscribe(&fresh);
+
+	if (r < 0)
+		return r;
+	mnl_socket_close(nl);
+	nl = fresh;
+	dumped = now_s();
+	r = -EINTR;
+	/* a dump the kernel marks interrupted (links came or went) is taken again */
+	for (int tries = 0; tries < 5 && r == -EINTR; tries++) {
+		table.n = 0;
+		r = census_walk(put_cb, &table);
+	}
+	return r;
+}
+
+int ledger_sync(void)
+{
+	int r = 0;
+
+	if (!nl)
+		return last = -EBADF;
+	if (now_s() - dumped >= LEDGER_REFRESH_S)
+		stale = true;
+	if (!stale) {
+		r = drain();
+		if (r == -ENOBUFS || r == -EBADMSG || r == -EBUSY) {
+			log_line("maker: link notifications %s: taps counted again from a dump",
+				 r == -ENOBUFS ? "were lost (the socket overflowed)" :
+				 r == -EBUSY ? "came faster than they were read" : "did not parse");
+			stale = true;
+		}
+	}
+	if (stale) {
+		r = refill();
+		stale = r < 0;
+	}
+	last = r;
+	return r;
+}
+
+int ledger_walk(int (*fn)(const struct tap_entry *t, void *ctx), void *ctx)
+{
+	return last < 0 ? -ESTALE : ledger_table_walk(&table, fn, ctx);
+}
+
+int ledger_open(void)
+{
+	int r = subscribe(&nl);
+
+	if (r < 0) {
 		nl = NULL;
 		return r;
 	}

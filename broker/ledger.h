@@ -39,19 +39,17 @@ int ledger_table_walk(const struct ledger_table *tb,
 
 void ledger_table_free(struct ledger_table *tb);
 
-/*
- * Subscribes to link notifications, then fills the table from a dump and
- * the notifications queued meanwhile: 0 or -errno.
- */
+/* Subscribes to link notifications, then fills the table from a dump: 0 or -errno. */
 int ledger_open(void);
 
 bool ledger_is_open(void);
 
 /*
- * Applies every queued notification, without blocking.  Notifications lost
- * (ENOBUFS) or one that does not parse: the table is emptied and filled
- * again from a dump, a bounded number of times.  0, or -errno, and then
- * ledger_walk() refuses until a later ledger_sync() succeeds.
+ * Applies the queued notifications, without blocking.  Notifications lost
+ * (ENOBUFS), one that does not parse, more than a request's worth queued,
+ * or 30 s since the last dump: the table is filled again from a dump, on a
+ * fresh socket.  0, or -errno, and then ledger_walk() refuses until a later
+ * ledger_sync() succeeds (the maker counts with a dump of its own meanwhile).
  */
 int ledger_sync(void);
 

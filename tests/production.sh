@@ -873,6 +873,32 @@ ledger() {
 	for i in lg3 lg4 lg5; do
 		unhold "$i"
 	done
+
+	# a holder may make its taps' news as fast as it can (offload or carrier
+	# toggles); here root changes a tagged link's alias 20000 times while
+	# alice asks: her count stays exact, and nobody is refused for it
+	log "ledger: a flood of tagged news while alice asks: exact counts, no refusal"
+	local flood
+	ip link add lgf group 99 alias "ontap/1 uid=4000000 gid=4000000 pid=1 since=0 groups=" \
+		type veth peer name lgfp group 99
+	for i in $(seq 1 10000); do
+		printf 'link set lgf alias "ontap/1 uid=4000000 gid=4000000 pid=%s since=0 groups="\n' "$i"
+		printf 'link set lgf alias "ontap/1 uid=4000000 gid=4000000 pid=1 since=%s groups="\n' "$i"
+	done >"$T/flood.batch"
+	ip -batch "$T/flood.batch" &
+	flood=$!
+	hold lg6 "$S" "$ALICE" br0
+	hold lg7 "$S" "$ALICE" br0
+	hold lg8 "$S" "$ALICE" br0
+	ask lg-full5 "$S" "$ALICE" br0
+	refused lg-full5 "tap quota reached: uid $A_UID has 3 of 3 taps"
+	check "ledger: the flood ran to its end" wait "$flood"
+	check_eq "ledger: nobody was refused for the ledger" "" \
+		"$(grep 'ledger of links failed' "$L" || true)"
+	ip link del lgf
+	for i in lg6 lg7 lg8; do
+		unhold "$i"
+	done
 	end "$p"
 }
 
