@@ -152,9 +152,9 @@ static int linkinfo_cb(const struct nlattr *a, void *data)
 {
 	struct link *l = data;
 
-	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0) {
-		l->is_tun = !strcmp(mnl_attr_get_str(a), "tun");
-		l->is_veth = !strcmp(mnl_attr_get_str(a), "veth");
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND) {
+		l->is_tun = rtnl_attr_is(a, "tun");
+		l->is_veth = rtnl_attr_is(a, "veth");
 	} else if (mnl_attr_get_type(a) == IFLA_INFO_DATA && mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
 		mnl_attr_parse_nested(a, tun_data_cb, l);
 	return MNL_CB_OK;

@@ -52,6 +52,13 @@ struct nlmsghdr *rtnl_link_msg(char *buf, uint16_t type, uint16_t flags, unsigne
 	return nlh;
 }
 
+bool rtnl_attr_is(const struct nlattr *a, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return mnl_attr_get_payload_len(a) == n && !memcmp(mnl_attr_get_payload(a), s, n);
+}
+
 static int extack_cb(const struct nlattr *a, void *data)
 {
 	const char **msg = data;

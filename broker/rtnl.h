@@ -3,6 +3,7 @@
 #ifndef ONTAP_RTNL_H
 #define ONTAP_RTNL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <libmnl/libmnl.h>
@@ -11,6 +12,13 @@
 #define RTNL_EXT_MAX 128
 
 int rtnl_open(struct mnl_socket **nl);
+
+/*
+ * Whether string attribute a holds exactly s, its NUL included: read within
+ * the attribute's own length, whatever it holds (MNL_TYPE_STRING checks no
+ * terminator).
+ */
+bool rtnl_attr_is(const struct nlattr *a, const char *s);
 
 /* A link request (RTM_GETLINK, RTM_NEWLINK, RTM_DELLINK) in buf. */
 struct nlmsghdr *rtnl_link_msg(char *buf, uint16_t type, uint16_t flags, unsigned ifindex);

@@ -75,8 +75,8 @@ static int info_cb(const struct nlattr *a, void *data)
 {
 	struct found *f = data;
 
-	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0)
-		f->is_veth = !strcmp(mnl_attr_get_str(a), "veth");
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND)
+		f->is_veth = rtnl_attr_is(a, "veth");
 	return MNL_CB_OK;
 }
 
