@@ -11,6 +11,7 @@
 
 #include "bridge.h"
 #include "escape.h"
+#include "ifreq.h"
 
 struct link_info {
 	unsigned ifindex;
@@ -34,39 +35,26 @@ static int ctl_sock(void)
 	return fd;
 }
 
-static int name_ioctl(int s, unsigned long req, const char *name, struct ifreq *ifr)
-{
-	size_t n = strnlen(name, IFNAMSIZ);
-
-	if (n == IFNAMSIZ)
-		return -ENAMETOOLONG;
-	memcpy(ifr->ifr_name, name, n);
-	memset(ifr->ifr_name + n, 0, IFNAMSIZ - n);
-	return ioctl(s, req, ifr) < 0 ? -errno : 0;
-}
-
 /*
- * One link, by name (an altname matches too) or by ifindex: its ifindex,
- * canonical name, MTU and whether its driver is the bridge's.  Each ioctl
- * names the link anew, so the name is looked up once more at the end: a
- * link renamed meanwhile is -EAGAIN, never another link's answers.
- * 0 or -errno.
+ * One link, by name (an altname matches too): its ifindex, canonical name,
+ * MTU and whether its driver is the bridge's.  Each ioctl names the link
+ * anew, so the name is looked up once more at the end: a link renamed
+ * meanwhile is -EAGAIN, never another link's answers.  0 or -errno.
  */
-static int get_link(const char *name, unsigned ifindex, struct link_info *li)
+static int get_link(const char *name, struct link_info *li)
 {
 	struct ethtool_drvinfo drv = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr = { 0 };
+	unsigned ifindex;
 	int s = ctl_sock(), r;
 
 	memset(li, 0, sizeof(*li));
 	if (s < 0)
 		return -errno;
-	if (name) {
-		r = name_ioctl(s, SIOCGIFINDEX, name, &ifr);
-		if (r < 0)
-			return r;
-		ifindex = (unsigned)ifr.ifr_ifindex;
-	}
+	r = ifreq_by_name(s, SIOCGIFINDEX, name, &ifr);
+	if (r < 0)
+		return r;
+	ifindex = (unsigned)ifr.ifr_ifindex;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_ifindex = (int)ifindex;
 	if (ioctl(s, SIOCGIFNAME, &ifr) < 0)
@@ -74,17 +62,17 @@ static int get_link(const char *name, unsigned ifindex, struct link_info *li)
 	memcpy(li->name, ifr.ifr_name, IFNAMSIZ);
 	li->name[IFNAMSIZ - 1] = '\0';
 	li->ifindex = ifindex;
-	r = name_ioctl(s, SIOCGIFMTU, li->name, &ifr);
+	r = ifreq_by_name(s, SIOCGIFMTU, li->name, &ifr);
 	if (r < 0)
 		return r;
 	li->mtu = (unsigned)ifr.ifr_mtu;
 	ifr.ifr_data = (void *)&drv;
-	r = name_ioctl(s, SIOCETHTOOL, li->name, &ifr);
+	r = ifreq_by_name(s, SIOCETHTOOL, li->name, &ifr);
 	if (r < 0 && r != -EOPNOTSUPP)
 		return r;
 	drv.driver[sizeof(drv.driver) - 1] = '\0';
 	li->is_bridge = r == 0 && !strcmp(drv.driver, "bridge");
-	r = name_ioctl(s, SIOCGIFINDEX, li->name, &ifr);
+	r = ifreq_by_name(s, SIOCGIFINDEX, li->name, &ifr);
 	if (r < 0 || (unsigned)ifr.ifr_ifindex != ifindex)
 		return r < 0 && r != -ENODEV ? r : -EAGAIN;
 	return 0;
@@ -94,7 +82,7 @@ int bridge_resolve(const char *asked, struct bridge *br, char *err, size_t errle
 {
 	char shown[ESCAPE_SIZE(IFNAMSIZ)];
 	struct link_info li;
-	int r = get_link(asked, 0, &li);
+	int r = get_link(asked, &li);
 
 	memset(br, 0, sizeof(*br));
 	snprintf(br->name, sizeof(br->name), "%s", r == 0 ? li.name : asked);

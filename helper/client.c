@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "ifreq.h"
 #include "linux_abi.h"
 #include "passwd.h"
 #include "wire.h"
@@ -284,21 +285,15 @@ static int link_master(int s, unsigned ifindex, unsigned *master)
 	return 0;
 }
 
-/*
- * The ifindex of interface name, on any socket (one socket for every
- * question: each socket costs more than its ioctl).  0 or -errno.
- */
+/* The ifindex of interface name: 0 or -errno. */
 static int name_index(int s, const char *name, unsigned *ifindex)
 {
 	struct ifreq ifr = { 0 };
+	int r = ifreq_by_name(s, SIOCGIFINDEX, name, &ifr);
 
-	if (strlen(name) >= IFNAMSIZ)
-		return -ENAMETOOLONG;
-	memcpy(ifr.ifr_name, name, strlen(name));
-	if (ioctl(s, SIOCGIFINDEX, &ifr) < 0)
-		return -errno;
-	*ifindex = (unsigned)ifr.ifr_ifindex;
-	return 0;
+	if (r == 0)
+		*ifindex = (unsigned)ifr.ifr_ifindex;
+	return r;
 }
 
 /*
@@ -331,7 +326,10 @@ static enum client_status check_taps(const struct client_request *rq, const stru
 	}
 	memcpy(g->ifname, msg->link.name, IFNAMSIZ);
 	g->flags = msg->link.flags;
-	/* by ifindex, so that an alternative name of the bridge matches too */
+	/*
+	 * by ifindex, so that an alternative name of the bridge matches too;
+	 * one socket for the three questions: each costs more than its ioctl
+	 */
 	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	r = s < 0 ? -errno : name_index(s, g->ifname, &g->ifindex);
 	if (r == 0 && name_index(s, rq->bridge, &br) < 0)
