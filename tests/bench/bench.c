@@ -64,6 +64,8 @@
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 
+#include "../testutil.h"
+
 #define MAX_RUNNERS 12
 #define MAX_LEVELS 8
 #define MAX_CONCS 8
@@ -149,32 +151,14 @@ static double now_us(void)
 
 /* ---- calling a program the way qemu does ------------------------------- */
 
+/* the descriptor a helper sends, as qemu takes it (testutil.h); -1 with none or a truncated one */
 static int recv_fd(int sock)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	char byte;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *c;
-	ssize_t n;
-	int fd = -1;
+	struct one_fd r;
+	int fd = recv_one_fd(sock, &r);
 
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return -1;
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)) && fd < 0)
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	if (mh.msg_flags & MSG_CTRUNC) {
-		if (fd >= 0)
-			close(fd);
+	if (fd >= 0 && (r.flags & MSG_CTRUNC)) {
+		close(fd);
 		return -1;
 	}
 	return fd;
