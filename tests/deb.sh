@@ -234,6 +234,27 @@ check_eq "journalctl -u finds all 20 records (10 grant, 10 deny)" "10 10" \
 out=$(request br1 || true)
 check_match "a bridge bridge.conf does not allow: refused, in the helper's words" "access denied" "$out"
 
+# No record lost to journald's rate limit.  A user makes records as fast as
+# the broker refuses her, and past journald's limit (10000 per 30 s per
+# unit by default, scaled up with free space) it would drop everyone's
+# records, other users' grants included.  The units give the broker a limit
+# no broker reaches; here journald.conf's own is made tiny (5, which free
+# space scales to at most 60), so that a burst of 100 would cross it.
+ct mkdir -p /etc/systemd/journald.conf.d
+ct sh -c 'printf "[Journal]\nRateLimitIntervalSec=30s\nRateLimitBurst=5\n" \
+	>/etc/systemd/journald.conf.d/ontap-test.conf'
+ct systemctl restart systemd-journald
+d0=$(audit_count ontap-broker deny)
+for i in $(seq 100); do
+	request br1 >/dev/null || true
+done
+have_burst() { [ "$(audit_count ontap-broker deny)" -ge $((d0 + 100)) ]; }
+wait_for 50 have_burst || true
+check_eq "100 refusals in a burst, journald.conf allowing 5 per 30 s: 100 records" 100 \
+	"$(($(audit_count ontap-broker deny) - d0))"
+ct rm /etc/systemd/journald.conf.d/ontap-test.conf
+ct systemctl restart systemd-journald
+
 # ---- the running broker's privilege ------------------------------------------
 mainpid() { ct systemctl show --property=MainPID --value ontap-broker.service; }
 PID=$(mainpid)
