@@ -36,6 +36,39 @@ static int ctl_sock(void)
 }
 
 /*
+ * Ifindexes seen to be bridges.  ETHTOOL_GDRVINFO is the one lookup here
+ * that takes the kernel's rtnl lock, which every tap's creation and
+ * teardown on the host hold, through RCU grace periods: under load a
+ * request would wait behind them for it.  An ifindex is handed out in turn
+ * and an interface's kind never changes (see bridge_recheck()), so once
+ * seen to be a bridge, that ifindex is a bridge for as long as it exists.
+ */
+#define BRIDGES_SEEN 8
+static unsigned bridges_seen[BRIDGES_SEEN];
+static unsigned bridges_next;
+
+static bool seen_bridge(unsigned ifindex)
+{
+	for (unsigned i = 0; i < BRIDGES_SEEN; i++)
+		if (bridges_seen[i] == ifindex)
+			return true;
+	return false;
+}
+
+static int driver_is_bridge(int s, const char *name, bool *yes)
+{
+	struct ethtool_drvinfo drv = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { .ifr_data = (void *)&drv };
+	int r = ifreq_by_name(s, SIOCETHTOOL, name, &ifr);
+
+	if (r < 0 && r != -EOPNOTSUPP)
+		return r;
+	drv.driver[sizeof(drv.driver) - 1] = '\0';
+	*yes = r == 0 && !strcmp(drv.driver, "bridge");
+	return 0;
+}
+
+/*
  * One link, by name (an altname matches too): its ifindex, canonical name,
  * MTU and whether its driver is the bridge's.  Each ioctl names the link
  * anew, so the name is looked up once more at the end: a link renamed
@@ -43,7 +76,6 @@ static int ctl_sock(void)
  */
 static int get_link(const char *name, struct link_info *li)
 {
-	struct ethtool_drvinfo drv = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr = { 0 };
 	unsigned ifindex;
 	int s = ctl_sock(), r;
@@ -66,15 +98,14 @@ static int get_link(const char *name, struct link_info *li)
 	if (r < 0)
 		return r;
 	li->mtu = (unsigned)ifr.ifr_mtu;
-	ifr.ifr_data = (void *)&drv;
-	r = ifreq_by_name(s, SIOCETHTOOL, li->name, &ifr);
-	if (r < 0 && r != -EOPNOTSUPP)
+	li->is_bridge = seen_bridge(ifindex);
+	if (!li->is_bridge && (r = driver_is_bridge(s, li->name, &li->is_bridge)) < 0)
 		return r;
-	drv.driver[sizeof(drv.driver) - 1] = '\0';
-	li->is_bridge = r == 0 && !strcmp(drv.driver, "bridge");
 	r = ifreq_by_name(s, SIOCGIFINDEX, li->name, &ifr);
 	if (r < 0 || (unsigned)ifr.ifr_ifindex != ifindex)
 		return r < 0 && r != -ENODEV ? r : -EAGAIN;
+	if (li->is_bridge && !seen_bridge(ifindex))
+		bridges_seen[bridges_next++ % BRIDGES_SEEN] = ifindex;
 	return 0;
 }
 

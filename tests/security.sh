@@ -132,6 +132,21 @@ check_has "... and says so" "bridge \`br-moving' (ifindex $IX) was renamed \`br-
 # only whether the name at that ifindex is the same (bridge.c)
 ip link del br-moved
 check_eq "recheck after a delete: ENODEV" ENODEV "$("$PROBE" recheck br-moving "$IX" 2>/dev/null)"
+# A worker remembers the ifindexes it saw to be bridges, to spare the one
+# lookup that takes the kernel's rtnl lock (bridge.c): a bridge replaced by
+# a non-bridge of the same name has another ifindex, and is asked anew.
+alice_worker() { ps -o pid=,user= --ppid "$BROKER_PID" | awk -v u="$ALICE" '$2 == u { print $1 }'; }
+make_bridge br-swap 1500 198.18.5.1/24
+ask swap1 "$ALICE" br-swap
+check_match "br-swap, a bridge: granted" "^tap=tap[0-9]+ .* master=br-swap " "$OUT"
+W1=$(alice_worker)
+ip link del br-swap
+make_nonbridge br-swap
+ask swap2 "$ALICE" br-swap
+check_eq "br-swap again, now a non-bridge of that name: refused, no tap" "1 " "$RC $TAP"
+check_has "... as not a bridge" "\`br-swap' is not a bridge" "$ERR"
+check_eq "... by the worker that saw the bridge (pid ${W1:-none})" "$W1" "$(alice_worker)"
+ip link del br-swap
 
 # ---- 3: one escaper ------------------------------------------------------------
 log "audit: an executable's name cannot forge fields"
