@@ -1,9 +1,21 @@
 /* SPDX-License-Identifier: ISC */
-/* Runs in the closer (see closer.h): the listener's uid, no capability. */
+/*
+ * Runs in the closer (see closer.h): the listener's uid, no capability;
+ * closer_gate_new() and closer_gate_open() in the listener, closer_threads()
+ * and closer_give() in the maker.
+ */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
 
 #include "caps.h"
 #include "chan.h"
@@ -19,29 +31,72 @@
  * listener's sends pile up in the channel until one is free.
  */
 #define CLOSERS 16
+#define GATE_WAIT_MS 50
+#define GATE_WAITS 20
+
+struct closer_gate *closer_gate_new(void)
+{
+	void *p = mmap(NULL, sizeof(struct closer_gate), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void closer_gate_open(struct closer_gate *g, uint32_t seq)
+{
+	if (!g)
+		return;
+	atomic_store(&g->closed, seq);
+	if (atomic_load(&g->waiting))
+		syscall(SYS_futex, &g->closed, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Registered as waiting before each look, so that an open after it always wakes us. */
+static void gate_wait(struct closer_gate *g, uint32_t seq)
+{
+	if (!g)
+		return;
+	atomic_fetch_add(&g->waiting, 1);
+	for (int i = 0; i < GATE_WAITS; i++) {
+		struct timespec ts = { 0, GATE_WAIT_MS * 1000 * 1000 };
+		uint32_t now = atomic_load(&g->closed);
+
+		if ((int32_t)(now - seq) >= 0)
+			break;
+		syscall(SYS_futex, &g->closed, FUTEX_WAIT, now, &ts, NULL, 0);
+	}
+	atomic_fetch_sub(&g->waiting, 1);
+}
+
+struct closer_args {
+	int chan;
+	struct closer_gate *gate;
+};
 
 static void *closer_thread(void *arg)
 {
-	int chan = *(int *)arg;
+	const struct closer_args *a = arg;
 
 	for (;;) {
 		int fds[CLOSER_FDS_MAX];
 		unsigned n = 0;
-		char byte;
-		long got = chan_recv(chan, &byte, sizeof(byte), true, fds, CLOSER_FDS_MAX, &n,
+		uint32_t seq;
+		long got = chan_recv(a->chan, &seq, sizeof(seq), true, fds, CLOSER_FDS_MAX, &n,
 				     false);
 
 		/* at end of file, or on an error that would only repeat */
 		if (got < 0 && got != -EBADMSG && got != -EINTR)
 			return NULL;
+		if (n)
+			gate_wait(a->gate, seq);
 		for (unsigned i = 0; i < n; i++)
 			close(fds[i]);
 	}
 }
 
-void closer_main(int chan)
+void closer_main(int chan, struct closer_gate *g)
 {
-	static int fd;
+	static struct closer_args args;
 	pthread_t t[CLOSERS];
 	pthread_attr_t attr;
 	unsigned started = 0;
@@ -51,15 +106,90 @@ void closer_main(int chan)
 		log_line("closer: cannot drop its capabilities: %s", strerror(-r));
 		_exit(1);
 	}
-	fd = chan;
+	args.chan = chan;
+	args.gate = g;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 << 10);
-	while (started < CLOSERS && pthread_create(&t[started], &attr, closer_thread, &fd) == 0)
+	while (started < CLOSERS && pthread_create(&t[started], &attr, closer_thread, &args) == 0)
 		started++;
 	pthread_attr_destroy(&attr);
 	if (!started)
-		closer_thread(&fd);   /* one thread, this one, rather than none */
+		closer_thread(&args);   /* one thread, this one, rather than none */
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
 	_exit(0);
+}
+
+/* ---- within the process (the maker) ------------------------------------- */
+
+/*
+ * Descriptor numbers go down a pipe, a whole number of them per write (at
+ * most PIPE_BUF bytes: atomic), and each thread reads one at a time, so
+ * every read is one whole number.  At most GIVEN_MAX wait: past that the
+ * caller closes its own, as it would with no thread at all, rather than
+ * fill its descriptor table with taps nobody uses.
+ */
+#define GIVERS 8
+#define GIVEN_MAX 256
+
+static int give_pipe[2] = { -1, -1 };
+static atomic_uint given;
+
+static void *giver_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int fd;
+		ssize_t n = read(give_pipe[0], &fd, sizeof(fd));
+
+		if (n == (ssize_t)sizeof(fd)) {
+			close(fd);
+			atomic_fetch_sub(&given, 1);
+		} else if (n == 0 || (n < 0 && errno != EINTR))
+			return NULL;
+	}
+}
+
+int closer_threads(void)
+{
+	pthread_attr_t attr;
+	unsigned started = 0;
+	pthread_t t;
+
+	if (pipe2(give_pipe, O_CLOEXEC) < 0)
+		return -errno;
+	if (fcntl(give_pipe[1], F_SETFL, O_NONBLOCK) < 0) {
+		int e = errno;
+
+		close(give_pipe[0]);
+		close(give_pipe[1]);
+		give_pipe[0] = give_pipe[1] = -1;
+		return -e;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	while (started < GIVERS && pthread_create(&t, &attr, giver_thread, NULL) == 0)
+		started++;
+	pthread_attr_destroy(&attr);
+	if (started)
+		return 0;
+	close(give_pipe[1]);
+	give_pipe[1] = -1;
+	return -EAGAIN;
+}
+
+void closer_give(const int *fds, unsigned n)
+{
+	_Static_assert(CLOSER_FDS_MAX * sizeof(int) <= PIPE_BUF, "one write per hand-over");
+	bool room = n && n <= CLOSER_FDS_MAX && give_pipe[1] >= 0;
+
+	/* a pipe write this size goes whole or not at all */
+	if (room && atomic_fetch_add(&given, n) + n <= GIVEN_MAX &&
+	    write(give_pipe[1], fds, n * sizeof(int)) == (ssize_t)(n * sizeof(int)))
+		return;
+	if (room)
+		atomic_fetch_sub(&given, n);
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
 }

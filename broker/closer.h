@@ -11,9 +11,48 @@
 #ifndef ONTAP_CLOSER_H
 #define ONTAP_CLOSER_H
 
+#include <stdatomic.h>
+#include <stdint.h>
+
 #define CLOSER_FDS_MAX 253   /* SCM_MAX_FD */
 
-/* The closer process: drops every capability, closes what comes on chan until it is closed. */
-void closer_main(int chan) __attribute__((noreturn));
+/*
+ * The closer must not close a descriptor before the listener has closed its
+ * own copy, or the listener's close would be the last and run the teardown
+ * after all; a sender is easily preempted by the very receiver its send
+ * wakes.  So each hand-over is numbered, the listener says in a page the two
+ * share up to which number it has closed its copies, and a closer thread
+ * waits for that (1 s at most: a listener gone meanwhile holds no copy).
+ */
+struct closer_gate {
+	_Atomic uint32_t closed;    /* the listener's copies are closed up to this hand-over */
+	_Atomic uint32_t waiting;   /* closer threads asleep on it */
+};
+
+/* The listener, before the closer's first fork: a page shared with it, or NULL (no waiting then). */
+struct closer_gate *closer_gate_new(void);
+/* The listener, once its copies of hand-over seq are closed. */
+void closer_gate_open(struct closer_gate *g, uint32_t seq);
+
+/*
+ * The closer process: drops every capability, closes what comes on chan
+ * (hand-overs: a uint32_t number and the descriptors), each once g says the
+ * listener has closed its copies, until chan is closed.
+ */
+void closer_main(int chan, struct closer_gate *g) __attribute__((noreturn));
+
+/*
+ * The same within a process that never forks (the maker): threads of its
+ * own, started once, that close the descriptors closer_give() hands them.
+ * A descriptor handed over stays in the process's table until a thread
+ * closes it, so whether that close is the last, and runs the teardown,
+ * matters no more to the caller: handing a descriptor to another process
+ * instead can never promise that, as the receiver may close its copy before
+ * the sender has closed its own.  closer_threads() is 0 or -errno;
+ * closer_give() closes the descriptors itself when no thread runs or too
+ * many are waiting already.
+ */
+int closer_threads(void);
+void closer_give(const int *fds, unsigned n);
 
 #endif

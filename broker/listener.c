@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 
 #include "answer.h"
 #include "chan.h"
+#include "closer.h"
 #include "fairq.h"
 #include "listener.h"
 #include "listener_state.h"
@@ -91,6 +93,8 @@ static void become_child(struct listener *l)
 		close(l->maker_chan);
 	if (l->closer_chan >= 0)
 		close(l->closer_chan);
+	if (l->gate && !l->forking_closer)
+		munmap(l->gate, sizeof(*l->gate));
 	for (int i = 0; i < l->top; i++)
 		if (l->c[i].state != C_FREE) {
 			close(l->c[i].fd);
@@ -608,6 +612,8 @@ void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct brok
 	/* accepted in batches until EAGAIN */
 	if (fcntl(lsock, F_SETFL, fcntl(lsock, F_GETFL) | O_NONBLOCK) < 0)
 		die("fcntl: %s", strerror(errno));
+	/* before any fork: the closer, started again should it end, shares this page */
+	l->gate = closer_gate_new();
 	r = start_maker(l);
 	if (r == 0)
 		r = start_closer(l);

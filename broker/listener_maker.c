@@ -11,9 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
-#include <linux/sockios.h>
 
 #include "answer.h"
 #include "chan.h"
@@ -26,12 +24,15 @@
 int start_closer(struct listener *l)
 {
 	int chan;
-	pid_t pid = fork_child(l, &chan);
+	pid_t pid;
 
+	l->forking_closer = true;
+	pid = fork_child(l, &chan);
+	l->forking_closer = false;
 	if (pid < 0)
 		return (int)pid;
 	if (pid == 0)
-		closer_main(chan);
+		closer_main(chan, l->gate);
 	l->closer = pid;
 	l->closer_chan = chan;
 	return 0;
@@ -39,31 +40,28 @@ int start_closer(struct listener *l)
 
 /*
  * Closes tap descriptors the listener handed out: the closer takes the last
- * reference, and with it the kernel's teardown, when the client has none.
- * Should the closer be gone or full, the listener closes them itself.
+ * reference, and with it the kernel's teardown, when the client has none;
+ * it closes its copies only once the gate says ours are closed.  Should the
+ * closer be gone or full, the listener closes them itself.
  */
 static void hand_off(struct listener *l, int *fds, unsigned n)
 {
-	char byte = 0;
+	uint32_t seq = l->handed + 1;
+	int r = -ESRCH;
 
 	if (n && l->closer_chan < 0)
 		start_closer(l);
-	if (n && l->closer_chan >= 0 && chan_send(l->closer_chan, &byte, 1, fds, n) < 0)
-		log_line("closer: cannot hand %u descriptors over: %s", n, strerror(errno));
+	if (n && l->closer_chan >= 0) {
+		r = chan_send(l->closer_chan, &seq, sizeof(seq), fds, n);
+		if (r < 0)
+			log_line("closer: cannot hand %u descriptors over: %s", n, strerror(-r));
+	}
 	for (unsigned i = 0; i < n; i++)
 		close(fds[i]);
-}
-
-/*
- * True while the client has not taken the answer yet: the message still
- * holds its own reference to each descriptor in it, so the listener's close
- * cannot be the last, and costs no teardown; no handing off is needed.
- */
-static bool unread(int sock)
-{
-	int n = 0;
-
-	return ioctl(sock, SIOCOUTQ, &n) == 0 && n > 0;
+	if (r == 0) {
+		l->handed = seq;
+		closer_gate_open(l->gate, seq);
+	}
 }
 
 /* ---- the maker ----------------------------------------------------------- */
@@ -180,7 +178,8 @@ void from_maker(struct listener *l)
 			if (resp.err == 0 && c->v->kind == PROTO_KIND_VETH)
 				unmake(l, &resp);
 		} else
-			in_flight = unread(c->fd);
+			/* unread, the answer holds the tap: no teardown in our close */
+			in_flight = chan_unread(c->fd);
 		release(l, i);
 		break;
 	}

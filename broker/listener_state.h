@@ -70,6 +70,9 @@ struct listener {
 	int maker_chan;
 	pid_t closer;
 	int closer_chan;
+	struct closer_gate *gate;    /* shared with the closer (closer.h) */
+	uint32_t handed;             /* hand-overs to the closer so far */
+	bool forking_closer;         /* the child being forked is the closer: it keeps the gate */
 	int64_t next_reap;
 	uint32_t seq;
 	struct pollfd *pfd;          /* room for every worker's channel and two */

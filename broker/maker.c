@@ -15,6 +15,7 @@
 #include "bridge.h"
 #include "caps.h"
 #include "chan.h"
+#include "closer.h"
 #include "ledger.h"
 #include "log.h"
 #include "maker.h"
@@ -427,13 +428,28 @@ static void serve_make(int chan, const struct broker_conf *conf, int lock,
 {
 	struct make_resp resp;
 	int fds[MAKER_FDS_MAX];
+	int r;
 
 	maker_make(conf, lock, &m->make, m->op == MAKER_MAKE_LXC ? m->lxc.usernet : NULL, nsfd,
 		   &resp, fds);
-	if (chan_send(chan, &resp, sizeof(resp), fds, resp.err ? 0 : resp.nfds) < 0)
-		log_line("maker: cannot answer the listener: %s", strerror(errno));
-	for (unsigned i = 0; resp.err == 0 && i < resp.nfds; i++)
-		close(fds[i]);
+	r = chan_send(chan, &resp, sizeof(resp), fds, resp.err ? 0 : resp.nfds);
+
+	if (r < 0)
+		log_line("maker: cannot answer the listener: %s", strerror(-r));
+	if (resp.err)
+		return;
+	/*
+	 * While the answer is unread it holds the tap itself, and closing ours
+	 * costs nothing.  Once the listener has it, the client may have been
+	 * answered and closed the tap already: ours may be the last, and its
+	 * close the tap's teardown, tens of ms of waiting that every request
+	 * behind this one would share.
+	 */
+	if (r == 0 && chan_unread(chan))
+		for (unsigned i = 0; i < resp.nfds; i++)
+			close(fds[i]);
+	else
+		closer_give(fds, resp.nfds);
 }
 
 size_t maker_msg_len(uint32_t op)
@@ -470,6 +486,9 @@ void maker_main(int chan, const struct broker_conf *initial)
 		_exit(1);
 	}
 	lock = maker_open_lock(conf);
+	r = closer_threads();
+	if (r < 0)
+		log_line("maker: no closer threads (%s): it closes its taps itself", strerror(-r));
 	r = ledger_open();
 	if (r < 0)
 		log_line("maker: no ledger of links (%s): taps are counted with a dump per request",
