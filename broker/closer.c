@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Runs in the closer (see closer.h): the listener's uid, no capability;
- * closer_gate_new() and closer_gate_open() in the listener, closer_threads()
- * and closer_give() in the maker.
+ * closer_gate_new() and closer_gate_open() in the listener.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,78 +115,4 @@ void closer_main(int chan, struct closer_gate *g)
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
 	_exit(0);
-}
-
-/* ---- within the process (the maker) ------------------------------------- */
-
-/*
- * Descriptor numbers go down a pipe, a whole number of them per write (at
- * most PIPE_BUF bytes: atomic), and each thread reads one at a time, so
- * every read is one whole number.  At most GIVEN_MAX wait: past that the
- * caller closes its own, as it would with no thread at all, rather than
- * fill its descriptor table with taps nobody uses.
- */
-#define GIVERS 8
-#define GIVEN_MAX 256
-
-static int give_pipe[2] = { -1, -1 };
-static atomic_uint given;
-
-static void *giver_thread(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		int fd;
-		ssize_t n = read(give_pipe[0], &fd, sizeof(fd));
-
-		if (n == (ssize_t)sizeof(fd)) {
-			close(fd);
-			atomic_fetch_sub(&given, 1);
-		} else if (n == 0 || (n < 0 && errno != EINTR))
-			return NULL;
-	}
-}
-
-int closer_threads(void)
-{
-	pthread_attr_t attr;
-	unsigned started = 0;
-	pthread_t t;
-
-	if (pipe2(give_pipe, O_CLOEXEC) < 0)
-		return -errno;
-	if (fcntl(give_pipe[1], F_SETFL, O_NONBLOCK) < 0) {
-		int e = errno;
-
-		close(give_pipe[0]);
-		close(give_pipe[1]);
-		give_pipe[0] = give_pipe[1] = -1;
-		return -e;
-	}
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 << 10);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	while (started < GIVERS && pthread_create(&t, &attr, giver_thread, NULL) == 0)
-		started++;
-	pthread_attr_destroy(&attr);
-	if (started)
-		return 0;
-	close(give_pipe[1]);
-	give_pipe[1] = -1;
-	return -EAGAIN;
-}
-
-void closer_give(const int *fds, unsigned n)
-{
-	_Static_assert(CLOSER_FDS_MAX * sizeof(int) <= PIPE_BUF, "one write per hand-over");
-	bool room = n && n <= CLOSER_FDS_MAX && give_pipe[1] >= 0;
-
-	/* a pipe write this size goes whole or not at all */
-	if (room && atomic_fetch_add(&given, n) + n <= GIVEN_MAX &&
-	    write(give_pipe[1], fds, n * sizeof(int)) == (ssize_t)(n * sizeof(int)))
-		return;
-	if (room)
-		atomic_fetch_sub(&given, n);
-	for (unsigned i = 0; i < n; i++)
-		close(fds[i]);
 }

@@ -41,18 +41,4 @@ void closer_gate_open(struct closer_gate *g, uint32_t seq);
  */
 void closer_main(int chan, struct closer_gate *g) __attribute__((noreturn));
 
-/*
- * The same within a process that never forks (the maker): threads of its
- * own, started once, that close the descriptors closer_give() hands them.
- * A descriptor handed over stays in the process's table until a thread
- * closes it, so whether that close is the last, and runs the teardown,
- * matters no more to the caller: handing a descriptor to another process
- * instead can never promise that, as the receiver may close its copy before
- * the sender has closed its own.  closer_threads() is 0 or -errno;
- * closer_give() closes the descriptors itself when no thread runs or too
- * many are waiting already.
- */
-int closer_threads(void);
-void closer_give(const int *fds, unsigned n);
-
 #endif

@@ -17,6 +17,7 @@
 #include "inetd.h"
 #include "log.h"
 #include "maker.h"
+#include "tap.h"
 #include "worker.h"
 
 #define KILL_GRACE_MS 1000
@@ -89,8 +90,15 @@ static void decide_and_make(int conn, int chan, const struct broker_conf *conf,
 		answer(conn, who, pid, v, NULL, NULL);
 	} else {
 		bool lxc = maker_req_fill(conf, who, pid, 1, v, &req) == MAKER_MAKE_LXC;
+		unsigned n = v->kind == PROTO_KIND_VETH ? 0 : v->queues;
 
-		maker_make(conf, lock, &req.make, lxc ? req.usernet : NULL, nsfd, &resp, fds);
+		memset(&resp, 0, sizeof(resp));
+		r = n ? tap_open(fds, n, resp.reason, sizeof(resp.reason)) : 0;
+		if (r < 0)
+			resp.err = -r;
+		else
+			maker_make(conf, lock, &req.make, lxc ? req.usernet : NULL, nsfd, fds, n,
+				   &resp);
 		if (answer(conn, who, pid, v, &resp, fds) < 0)
 			unmake(v, &resp);
 		for (unsigned i = 0; resp.err == 0 && i < resp.nfds; i++)

@@ -100,6 +100,8 @@ static void become_child(struct listener *l)
 			close(l->c[i].fd);
 			if (l->c[i].nsfd >= 0)
 				close(l->c[i].nsfd);
+			for (unsigned k = 0; k < l->c[i].ntapfds; k++)
+				close(l->c[i].tapfds[k]);
 		}
 	for (unsigned i = 0; i < l->nw; i++)
 		close(l->w[i].chan);
@@ -147,6 +149,11 @@ void release(struct listener *l, int slot)
 	if (c->nsfd >= 0)
 		close(c->nsfd);
 	c->nsfd = -1;
+	/* a tap may be made on them: its teardown is the closer's */
+	hand_off(l, c->tapfds, c->ntapfds);
+	free(c->tapfds);
+	c->tapfds = NULL;
+	c->ntapfds = 0;
 	free(c->v);
 	c->v = NULL;
 	c->state = C_FREE;
@@ -433,7 +440,7 @@ static void tick(struct listener *l)
 			drop_worker(l, i--);
 	if (l->conf->reap_orphans && now >= l->next_reap) {
 		struct maker_msg m = { .op = MAKER_REAP };
-		int r = to_maker_op(l, &m, -1);
+		int r = to_maker_op(l, &m, NULL, 0);
 
 		if (r < 0)
 			log_line("orphan reaper: %s", strerror(-r));
@@ -490,7 +497,7 @@ static void reconfigure(struct listener *l, void (*reload)(struct broker_conf *)
 	if (m) {
 		m->op = MAKER_CONF;
 		m->conf = *l->conf;
-		if (l->maker_chan >= 0 && to_maker_op(l, m, -1) < 0)
+		if (l->maker_chan >= 0 && to_maker_op(l, m, NULL, 0) < 0)
 			maker_failed(l, "it could not take the new configuration");
 		free(m);
 	}

@@ -18,6 +18,7 @@
 #include "closer.h"
 #include "listener_state.h"
 #include "log.h"
+#include "tap.h"
 
 /* ---- the closer ---------------------------------------------------------- */
 
@@ -44,7 +45,7 @@ int start_closer(struct listener *l)
  * it closes its copies only once the gate says ours are closed.  Should the
  * closer be gone or full, the listener closes them itself.
  */
-static void hand_off(struct listener *l, int *fds, unsigned n)
+void hand_off(struct listener *l, int *fds, unsigned n)
 {
 	uint32_t seq = l->handed + 1;
 	int r = -ESRCH;
@@ -93,8 +94,8 @@ int start_maker(struct listener *l)
 	return 0;
 }
 
-/* nsfd: a veth's namespace, with its MAKER_MAKE only; else -1 */
-int to_maker_op(struct listener *l, const struct maker_msg *m, int nsfd)
+/* fds: a tap's queues or a veth's namespace, with its MAKER_MAKE only */
+int to_maker_op(struct listener *l, const struct maker_msg *m, const int *fds, unsigned nfds)
 {
 	if (l->maker_chan < 0) {
 		int r = start_maker(l);
@@ -102,18 +103,47 @@ int to_maker_op(struct listener *l, const struct maker_msg *m, int nsfd)
 		if (r < 0)
 			return r;
 	}
-	return chan_send(l->maker_chan, m, maker_msg_len(m->op), &nsfd, nsfd >= 0 ? 1 : 0);
+	return chan_send(l->maker_chan, m, maker_msg_len(m->op), fds, nfds);
+}
+
+/*
+ * A tap's /dev/net/tun descriptors are opened here and kept until the
+ * maker's answer, the maker making the tap on its copies: the maker's
+ * copies are then never the last, and no teardown ever runs in the maker,
+ * which every request waits for.  Ours go to the client, then are closed
+ * (the answer unread) or handed to the closer.
+ */
+static int open_queues(struct conn *c, unsigned n, char *why, size_t whylen)
+{
+	int r;
+
+	c->tapfds = malloc(n * sizeof(int));
+	if (!c->tapfds)
+		return -ENOMEM;
+	r = tap_open(c->tapfds, n, why, whylen);
+	if (r < 0) {
+		free(c->tapfds);
+		c->tapfds = NULL;
+		return r;
+	}
+	c->ntapfds = n;
+	return 0;
 }
 
 void to_maker(struct listener *l, int slot)
 {
 	struct conn *c = &l->c[slot];
 	struct maker_msg *m = malloc(sizeof(*m));
+	unsigned n = c->v->kind == PROTO_KIND_VETH ? 0 : c->v->queues;
+	char why[PROTO_REASON_MAX + 1] = "";
 	int r = m ? 0 : -ENOMEM;
 
-	if (m) {
+	if (r == 0 && n)
+		r = open_queues(c, n, why, sizeof(why));
+	if (r == 0) {
 		m->op = maker_req_fill(l->conf, &c->who, c->pid, c->seq, c->v, &m->lxc);
-		r = to_maker_op(l, m, c->nsfd);
+		r = n ? to_maker_op(l, m, c->tapfds, n) :
+			to_maker_op(l, m, &c->nsfd, c->nsfd >= 0 ? 1 : 0);
 	}
 	free(m);
 	/* the maker has its own copy now, or never will */
@@ -121,7 +151,11 @@ void to_maker(struct listener *l, int slot)
 		close(c->nsfd);
 	c->nsfd = -1;
 	if (r < 0) {
-		refuse(l, slot, -r, "the broker could not make the interface: %s", strerror(-r));
+		if (why[0])
+			refuse(l, slot, -r, "%s", why);
+		else
+			refuse(l, slot, -r, "the broker could not make the interface: %s",
+			       strerror(-r));
 		return;
 	}
 	c->state = C_MAKER;
@@ -140,7 +174,7 @@ static void unmake(struct listener *l, const struct make_resp *made)
 
 	m.unmake.ifindex = made->ifindex;
 	memcpy(m.unmake.name, made->name, sizeof(m.unmake.name));
-	r = to_maker_op(l, &m, -1);
+	r = to_maker_op(l, &m, NULL, 0);
 	if (r < 0)
 		log_line("cannot have veth %s (ifindex %u) deleted after a failed grant: %s",
 			 made->name, made->ifindex, strerror(-r));
@@ -149,11 +183,9 @@ static void unmake(struct listener *l, const struct make_resp *made)
 void from_maker(struct listener *l)
 {
 	struct make_resp resp;
-	int fds[MAKER_FDS_MAX];
 	unsigned n;
-	bool in_flight = false;
-	long got = chan_recv(l->maker_chan, &resp, sizeof(resp), true, fds, MAKER_FDS_MAX, &n,
-			     true);
+	/* the maker sends no descriptor: the tap's are ours already */
+	long got = chan_recv(l->maker_chan, &resp, sizeof(resp), true, NULL, 0, &n, true);
 
 	if (got == -EAGAIN)
 		return;
@@ -163,29 +195,30 @@ void from_maker(struct listener *l)
 	}
 	for (int i = 0; i < l->top; i++) {
 		struct conn *c = &l->c[i];
+		bool veth;
 
 		if (c->state != C_MAKER || c->seq != resp.id)
 			continue;
-		/* exactly the descriptors a grant announces (a veth's: none), none with a refusal */
-		if (resp.err == 0 && (c->v->kind == PROTO_KIND_VETH ? n != 0 || resp.nfds != 0 :
-				      n != resp.nfds || n == 0)) {
+		veth = c->v->kind == PROTO_KIND_VETH;
+		/* a grant of exactly the queues we opened (a veth's: none) */
+		if (resp.err == 0 && resp.nfds != (veth ? 0 : c->ntapfds)) {
 			resp.err = EPROTO;
-			snprintf(resp.reason, sizeof(resp.reason), "internal error: %u descriptors", n);
+			snprintf(resp.reason, sizeof(resp.reason), "internal error: %u descriptors",
+				 resp.nfds);
 		}
 		resp.reason[sizeof(resp.reason) - 1] = '\0';
 		resp.name[sizeof(resp.name) - 1] = '\0';
-		if (answer(c->fd, &c->who, c->pid, c->v, &resp, fds) < 0) {
-			if (resp.err == 0 && c->v->kind == PROTO_KIND_VETH)
+		if (answer(c->fd, &c->who, c->pid, c->v, &resp, c->tapfds) < 0) {
+			if (resp.err == 0 && veth)
 				unmake(l, &resp);
-		} else
-			/* unread, the answer holds the tap: no teardown in our close */
-			in_flight = chan_unread(c->fd);
+		} else if (resp.err == 0 && c->ntapfds && chan_unread(c->fd)) {
+			/* the grant unread holds the tap: no teardown in our close */
+			for (unsigned k = 0; k < c->ntapfds; k++)
+				close(c->tapfds[k]);
+			c->ntapfds = 0;
+		}
+		/* what is left of ours goes to the closer */
 		release(l, i);
 		break;
 	}
-	if (in_flight)
-		for (unsigned k = 0; k < n; k++)
-			close(fds[k]);
-	else
-		hand_off(l, fds, n);
 }

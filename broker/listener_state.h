@@ -44,6 +44,8 @@ struct conn {
 	int64_t deadline;            /* ms, CLOCK_MONOTONIC */
 	struct verdict *v;           /* while C_MAKER */
 	int nsfd;                    /* a veth's namespace, from its verdict to the maker; -1 */
+	int *tapfds;                 /* a tap's queues: ours, kept while the maker makes it on its copies */
+	unsigned ntapfds;
 	struct identity who;
 };
 
@@ -93,11 +95,13 @@ void refuse(struct listener *l, int slot, int err, const char *fmt, ...)
 int start_maker(struct listener *l);
 /* Every request at the maker refused, and the maker ended: it is started again when needed. */
 void maker_failed(struct listener *l, const char *why);
-int to_maker_op(struct listener *l, const struct maker_msg *m, int nsfd);
+int to_maker_op(struct listener *l, const struct maker_msg *m, const int *fds, unsigned nfds);
 /* slot's allowed verdict to the maker (or a refusal). */
 void to_maker(struct listener *l, int slot);
 /* The maker's answer: recorded and sent to its client. */
 void from_maker(struct listener *l);
 int start_closer(struct listener *l);
+/* Closes tap descriptors, the last close (and the tap's teardown) left to the closer. */
+void hand_off(struct listener *l, int *fds, unsigned n);
 
 #endif

@@ -15,7 +15,6 @@
 #include "bridge.h"
 #include "caps.h"
 #include "chan.h"
-#include "closer.h"
 #include "ledger.h"
 #include "log.h"
 #include "maker.h"
@@ -318,17 +317,14 @@ void maker_unmake(const struct unmake_req *req)
 		 req->name, req->ifindex, r < 0 ? strerror(-r) : "deleted");
 }
 
-int maker_make(const struct broker_conf *conf, int lock, const struct make_req *req,
-	       const struct usernet_entry *usernet, int nsfd, struct make_resp *resp,
-	       int fds[MAKER_FDS_MAX])
+static int make(const struct broker_conf *conf, int lock, const struct make_req *req,
+		const struct usernet_entry *usernet, int nsfd, struct tap *tap,
+		struct make_resp *resp)
 {
 	char alias[CENSUS_ALIAS_MAX];
 	struct bridge br;
-	struct tap tap;
 	int r;
 
-	memset(resp, 0, sizeof(*resp));
-	resp->id = req->id;
 	if (census_alias_format(&req->owner, alias, sizeof(alias)) < 0)
 		return fail(resp, ENAMETOOLONG, "too many quota groups to record");
 	/* the MTU from here, not from the worker: a port's MTU can shrink the bridge's */
@@ -342,14 +338,13 @@ int maker_make(const struct broker_conf *conf, int lock, const struct make_req *
 		return fail(resp, ESTALE, "bridge `%s' changed while the request was decided",
 			    br.name);
 	if (req->kind == PROTO_KIND_VETH)
-		return veth_make(conf, lock, req, usernet, nsfd, &br, resp);
+		return tap->nfds ? fail(resp, EPROTO, "internal error: descriptors with a veth request") :
+		       veth_make(conf, lock, req, usernet, nsfd, &br, resp);
 	if (nsfd >= 0 || usernet)
 		return fail(resp, EPROTO, "internal error: a namespace with a tap request");
-	r = tap_open(&tap, req->queues, resp->reason, sizeof(resp->reason));
-	if (r < 0) {
-		resp->err = -r;
-		return r;
-	}
+	if (tap->nfds == 0 || tap->nfds != req->queues)
+		return fail(resp, EPROTO, "internal error: %u descriptors for %u queues",
+			    tap->nfds, req->queues);
 	if (has_quotas(conf)) {
 		/* quotas that cannot be counted refuse: they never fail open */
 		if (lock < 0)
@@ -363,23 +358,39 @@ int maker_make(const struct broker_conf *conf, int lock, const struct make_req *
 		}
 	}
 	if (r == 0)
-		r = tap_create(&br, req->flags & PROTO_F_VNET_HDR, alias, &tap,
+		r = tap_create(&br, req->flags & PROTO_F_VNET_HDR, alias, tap,
 			       resp->reason, sizeof(resp->reason));
 	/* attached by ifindex: make sure that still is the bridge decided on */
 	if (r == 0)
 		r = bridge_recheck(&br, resp->reason, sizeof(resp->reason));
 	if (has_quotas(conf) && lock >= 0)
 		flock(lock, LOCK_UN);
+	if (r < 0 && !resp->err)
+		resp->err = -r;
+	return r;
+}
+
+int maker_make(const struct broker_conf *conf, int lock, const struct make_req *req,
+	       const struct usernet_entry *usernet, int nsfd, int fds[MAKER_FDS_MAX],
+	       unsigned nfds, struct make_resp *resp)
+{
+	struct tap tap;
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	resp->id = req->id;
+	tap_adopt(&tap, fds, nfds);
+	r = make(conf, lock, req, usernet, nsfd, &tap, resp);
 	if (r < 0) {
 		tap_close(&tap);
-		resp->err = -r;
 		return r;
 	}
+	if (req->kind == PROTO_KIND_VETH)
+		return 0;
 	resp->ifindex = tap.ifindex;
 	resp->flags = (tap.vnet_hdr ? PROTO_F_VNET_HDR : 0) |
 		      (tap.multi_queue ? PROTO_F_MULTI_QUEUE : 0);
 	memcpy(resp->name, tap.name, sizeof(resp->name));
-	memcpy(fds, tap.fds, tap.nfds * sizeof(int));
 	resp->nfds = tap.nfds;
 	return 0;
 }
@@ -423,33 +434,26 @@ void maker_reap(void)
 	free(o);
 }
 
+/*
+ * The listener keeps its own copies of a tap's descriptors until this
+ * answer: ours are closed before it goes, so that none of the maker's
+ * closes can be a tap's last, and run its teardown (tens of ms of
+ * rcu_barrier()) while every request behind this one waits.
+ */
 static void serve_make(int chan, const struct broker_conf *conf, int lock,
-		       const struct maker_msg *m, int nsfd)
+		       const struct maker_msg *m, int *fds, unsigned n)
 {
+	bool veth = m->make.kind == PROTO_KIND_VETH;
 	struct make_resp resp;
-	int fds[MAKER_FDS_MAX];
 	int r;
 
-	maker_make(conf, lock, &m->make, m->op == MAKER_MAKE_LXC ? m->lxc.usernet : NULL, nsfd,
-		   &resp, fds);
-	r = chan_send(chan, &resp, sizeof(resp), fds, resp.err ? 0 : resp.nfds);
-
+	maker_make(conf, lock, &m->make, m->op == MAKER_MAKE_LXC ? m->lxc.usernet : NULL,
+		   veth && n == 1 ? fds[0] : -1, veth ? NULL : fds, veth ? 0 : n, &resp);
+	for (unsigned i = 0; resp.err == 0 && i < resp.nfds; i++)
+		close(fds[i]);
+	r = chan_send(chan, &resp, sizeof(resp), NULL, 0);
 	if (r < 0)
 		log_line("maker: cannot answer the listener: %s", strerror(-r));
-	if (resp.err)
-		return;
-	/*
-	 * While the answer is unread it holds the tap itself, and closing ours
-	 * costs nothing.  Once the listener has it, the client may have been
-	 * answered and closed the tap already: ours may be the last, and its
-	 * close the tap's teardown, tens of ms of waiting that every request
-	 * behind this one would share.
-	 */
-	if (r == 0 && chan_unread(chan))
-		for (unsigned i = 0; i < resp.nfds; i++)
-			close(fds[i]);
-	else
-		closer_give(fds, resp.nfds);
 }
 
 size_t maker_msg_len(uint32_t op)
@@ -486,36 +490,31 @@ void maker_main(int chan, const struct broker_conf *initial)
 		_exit(1);
 	}
 	lock = maker_open_lock(conf);
-	r = closer_threads();
-	if (r < 0)
-		log_line("maker: no closer threads (%s): it closes its taps itself", strerror(-r));
 	r = ledger_open();
 	if (r < 0)
 		log_line("maker: no ledger of links (%s): taps are counted with a dump per request",
 			 strerror(-r));
 	for (;;) {
-		/* room for one: a veth's target namespace, with its MAKER_MAKE only */
-		int nsfd = -1;
+		/* a tap's queues (the listener's /dev/net/tun), or a veth's target namespace */
+		int fds[MAKER_FDS_MAX];
+		bool tap;
 
-		got = chan_recv(chan, m, sizeof(*m), false, &nsfd, 1, &n, false);
+		got = chan_recv(chan, m, sizeof(*m), false, fds, MAKER_FDS_MAX, &n, false);
 		if (got == -ECONNRESET)
 			_exit(0);
 		/* on error chan_recv() closed what came (n is then 0) */
-		if (got < 0 || n == 0)
-			nsfd = -1;
-		if (nsfd >= 0 && m->op != MAKER_MAKE && m->op != MAKER_MAKE_LXC) {
-			close(nsfd);
-			nsfd = -1;
-		}
 		if (got < 0 || (size_t)got != maker_msg_len(got >= 4 ? m->op : 0)) {
 			log_line("maker: bad message from the listener: %s",
 				 strerror(got < 0 ? (int)-got : EBADMSG));
 			_exit(1);
 		}
+		tap = (m->op == MAKER_MAKE || m->op == MAKER_MAKE_LXC) &&
+		      m->make.kind != PROTO_KIND_VETH;
 		switch (m->op) {
 		case MAKER_MAKE:
 		case MAKER_MAKE_LXC:
-			serve_make(chan, conf, lock, m, nsfd);
+			/* a tap's descriptors are maker_make()'s: it closes or returns them */
+			serve_make(chan, conf, lock, m, fds, n);
 			break;
 		case MAKER_UNMAKE:
 			maker_unmake(&m->unmake);
@@ -530,7 +529,7 @@ void maker_main(int chan, const struct broker_conf *initial)
 			maker_reap();
 			break;
 		}
-		if (nsfd >= 0)
-			close(nsfd);
+		for (unsigned i = 0; !tap && i < n; i++)
+			close(fds[i]);
 	}
 }

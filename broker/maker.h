@@ -76,15 +76,19 @@ void maker_owner(const struct broker_conf *conf, const struct identity *id, pid_
 		 struct tap_owner *o);
 
 /*
- * Makes what req asks for, under conf's quotas: 0 and the descriptors in
- * fds (resp->nfds of them; none for a veth), or -errno with resp->reason.
- * Nothing is left behind on error.  lock: maker_open_lock()'s answer.
- * usernet: req->nusernet lxc-usernet lines (MAKER_MAKE_LXC), else NULL.
- * nsfd: a veth's target namespace (the caller keeps and closes it), else -1.
+ * Makes what req asks for, under conf's quotas: 0, or -errno with
+ * resp->reason.  A tap is made on fds, nfds descriptors of /dev/net/tun
+ * from tap_open() (req->queues of them), which are maker_make()'s from the
+ * call on: closed on error, and on success the tap's queues (resp->nfds),
+ * the caller's to close.  A veth takes none.  Nothing is left behind on
+ * error but what other copies of those descriptors hold.  lock:
+ * maker_open_lock()'s answer.  usernet: req->nusernet lxc-usernet lines
+ * (MAKER_MAKE_LXC), else NULL.  nsfd: a veth's target namespace (the caller
+ * keeps and closes it), else -1.
  */
 int maker_make(const struct broker_conf *conf, int lock, const struct make_req *req,
-	       const struct usernet_entry *usernet, int nsfd, struct make_resp *resp,
-	       int fds[MAKER_FDS_MAX]);
+	       const struct usernet_entry *usernet, int nsfd, int fds[MAKER_FDS_MAX],
+	       unsigned nfds, struct make_resp *resp);
 
 /*
  * What the maker is asked for request id, from its checked verdict v:

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: ISC */
-/* Runs in the maker (or an --inetd instance's privileged parent): CAP_NET_ADMIN. */
+/*
+ * Runs in the maker (or an --inetd instance's privileged parent): CAP_NET_ADMIN;
+ * tap_open() in the listener too.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,26 +18,32 @@
 #include "rtnl.h"
 #include "tap.h"
 
-int tap_open(struct tap *t, unsigned n, char *err, size_t errlen)
+int tap_open(int *fds, unsigned n, char *err, size_t errlen)
 {
-	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < PROTO_QUEUES_MAX; i++)
-		t->fds[i] = -1;
 	if (n == 0 || n > PROTO_QUEUES_MAX) {
 		snprintf(err, errlen, "cannot open %u queues", n);
 		return -EINVAL;
 	}
-	for (t->nfds = 0; t->nfds < n; t->nfds++) {
-		t->fds[t->nfds] = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-		if (t->fds[t->nfds] < 0) {
+	for (unsigned i = 0; i < n; i++) {
+		fds[i] = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		if (fds[i] < 0) {
 			int e = errno;
 
 			snprintf(err, errlen, "failed to open /dev/net/tun: %s", strerror(e));
-			tap_close(t);
+			while (i > 0)
+				close(fds[--i]);
 			return -e;
 		}
 	}
 	return 0;
+}
+
+void tap_adopt(struct tap *t, const int *fds, unsigned n)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < PROTO_QUEUES_MAX; i++)
+		t->fds[i] = i < n ? fds[i] : -1;
+	t->nfds = n < PROTO_QUEUES_MAX ? n : PROTO_QUEUES_MAX;
 }
 
 void tap_close(struct tap *t)

@@ -3,8 +3,7 @@
  * The closers (closer.c), with pipes standing in for taps: a descriptor's
  * last close shows as end of file at the pipe's read end.  The closer
  * process closes what it is handed only once the gate says the listener's
- * own copy is closed (else the listener's close could be the last); the
- * maker's threads close what they are given; with no thread, the caller does.
+ * own copy is closed (else the listener's close could be the last).
  */
 #include <check.h>
 #include <poll.h>
@@ -112,33 +111,6 @@ START_TEST(closer_gate_wraps)
 }
 END_TEST
 
-START_TEST(threads_close_what_they_are_given)
-{
-	int p[2][2];
-
-	ck_assert_int_eq(closer_threads(), 0);
-	for (int i = 0; i < 2; i++)
-		ck_assert_int_eq(pipe(p[i]), 0);
-	closer_give((int[]){ p[0][1], p[1][1] }, 2);
-	for (int i = 0; i < 2; i++) {
-		ck_assert_msg(eof_within(p[i][0], 5000), "pipe %d: not closed", i);
-		close(p[i][0]);
-	}
-}
-END_TEST
-
-START_TEST(no_threads_the_caller_closes)
-{
-	int p[2];
-
-	ck_assert_int_eq(pipe(p), 0);
-	closer_give(&p[1], 1);
-	/* before closer_give() returned: nothing runs that could close it later */
-	ck_assert(eof_within(p[0], 0));
-	close(p[0]);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("closer");
@@ -150,8 +122,6 @@ int main(void)
 	tcase_add_test(tc, closer_waits_for_the_gate);
 	tcase_add_test(tc, closer_gate_already_open);
 	tcase_add_test(tc, closer_gate_wraps);
-	tcase_add_test(tc, threads_close_what_they_are_given);
-	tcase_add_test(tc, no_threads_the_caller_closes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
