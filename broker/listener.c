@@ -489,11 +489,28 @@ static void reap_children(struct listener *l)
 		reaped(l, pid, status);
 }
 
+/*
+ * Room for CONN_MAX connections, the workers' channels, and the queues of
+ * every tap being made (each request at the maker holds max-queues
+ * descriptors of /dev/net/tun here).
+ */
+static void raise_nofile(const struct broker_conf *conf)
+{
+	struct rlimit rl;
+	rlim_t want = CONN_MAX + WORKERS_MAX + 64 + (rlim_t)conf->max_requests * conf->max_queues;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static void reconfigure(struct listener *l, void (*reload)(struct broker_conf *))
 {
 	struct maker_msg *m = malloc(sizeof(*m));
 
 	reload(l->conf);
+	raise_nofile(l->conf);
 	if (m) {
 		m->op = MAKER_CONF;
 		m->conf = *l->conf;
@@ -585,17 +602,6 @@ static void stop_children(struct listener *l)
 		;
 }
 
-/* Room for CONN_MAX connections and the workers' channels. */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-	rlim_t want = CONN_MAX + WORKERS_MAX + 64;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
-		return;
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-	setrlimit(RLIMIT_NOFILE, &rl);
-}
 
 void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct broker_conf *))
 {
@@ -614,7 +620,7 @@ void listen_loop(int lsock, struct broker_conf *conf, void (*reload)(struct brok
 	l->polled = calloc(WORKERS_MAX + 2, sizeof(*l->polled));
 	if (!l->c || !l->w || !l->pfd || !l->polled || fq_init(&l->q, CONN_MAX, QUEUE_PER_USER) < 0)
 		die("out of memory");
-	raise_nofile();
+	raise_nofile(conf);
 	set_signals(&l->waitmask);
 	/* accepted in batches until EAGAIN */
 	if (fcntl(lsock, F_SETFL, fcntl(lsock, F_GETFL) | O_NONBLOCK) < 0)
