@@ -24,90 +24,83 @@ static bool eof_within(int fd, int ms)
 	return poll(&p, 1, ms) == 1 && read(fd, &c, 1) == 0;
 }
 
-/* a closer process on a channel of its own: its pid; *chan is ours */
-static pid_t start(struct closer_gate *g, int *chan)
-{
-	int ch[2];
+/*
+ * A closer process, the gate already at `open', given hand-over seq: the
+ * write end of a pipe, ours closed at once, so that its copy is the last.
+ */
+struct run {
+	struct closer_gate *g;
 	pid_t pid;
+	int chan;
+	int rd;     /* the pipe's read end: end of file once the closer closed its copy */
+};
 
+static void hand_one(struct run *r, uint32_t open, uint32_t seq)
+{
+	int ch[2], p[2];
+
+	r->g = closer_gate_new();
+	ck_assert_ptr_nonnull(r->g);
+	closer_gate_open(r->g, open);
 	ck_assert_int_eq(chan_pair(ch), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
+	r->pid = fork();
+	ck_assert_int_ge(r->pid, 0);
+	if (r->pid == 0) {
 		close(ch[0]);
-		closer_main(ch[1], g);
+		closer_main(ch[1], r->g);
 	}
 	close(ch[1]);
-	*chan = ch[0];
-	return pid;
+	r->chan = ch[0];
+	/* after the fork: the closer must not inherit the pipe */
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(chan_send(r->chan, &seq, sizeof(seq), &p[1], 1), 0);
+	close(p[1]);
+	r->rd = p[0];
 }
 
-static void stop(pid_t pid, int chan)
+static void finish(struct run *r)
 {
 	int status;
 
-	close(chan);   /* end of file: the closer ends */
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(r->chan);   /* end of file: the closer ends */
+	ck_assert_int_eq(waitpid(r->pid, &status, 0), r->pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(r->rd);
 }
 
 START_TEST(closer_waits_for_the_gate)
 {
-	struct closer_gate *g = closer_gate_new();
-	uint32_t seq = 1;
-	int chan, p[2];
-	pid_t pid;
+	struct run r;
 
-	ck_assert_ptr_nonnull(g);
-	pid = start(g, &chan);   /* first: it must not inherit the pipe */
-	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(chan_send(chan, &seq, sizeof(seq), &p[1], 1), 0);
-	close(p[1]);
-	ck_assert_msg(!eof_within(p[0], 300), "the closer closed before the gate said so");
-	closer_gate_open(g, seq);
-	ck_assert_msg(eof_within(p[0], 5000), "the closer did not close once the gate opened");
-	stop(pid, chan);
-	close(p[0]);
+	hand_one(&r, 0, 1);
+	ck_assert_msg(!eof_within(r.rd, 300), "the closer closed before the gate said so");
+	closer_gate_open(r.g, 1);
+	ck_assert_msg(eof_within(r.rd, 5000), "the closer did not close once the gate opened");
+	finish(&r);
 }
 END_TEST
 
 START_TEST(closer_gate_already_open)
 {
-	struct closer_gate *g = closer_gate_new();
-	uint32_t seq = 41;
-	int chan, p[2];
-	pid_t pid;
+	struct run r;
 
-	ck_assert_ptr_nonnull(g);
-	closer_gate_open(g, 42);   /* later hand-overs' copies closed: so this one's too */
-	pid = start(g, &chan);
-	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(chan_send(chan, &seq, sizeof(seq), &p[1], 1), 0);
-	close(p[1]);
-	ck_assert_msg(eof_within(p[0], 5000), "the closer waited for a gate already open");
-	stop(pid, chan);
-	close(p[0]);
+	/* later hand-overs' copies closed: so this one's too */
+	hand_one(&r, 42, 41);
+	ck_assert_msg(eof_within(r.rd, 5000), "the closer waited for a gate already open");
+	finish(&r);
 }
 END_TEST
 
 START_TEST(closer_gate_wraps)
 {
-	struct closer_gate *g = closer_gate_new();
-	uint32_t seq = 2;
-	int chan, p[2];
-	pid_t pid;
+	struct run r;
 
-	ck_assert_ptr_nonnull(g);
-	closer_gate_open(g, UINT32_MAX);   /* just before the count wraps to 0, 1, 2 */
-	pid = start(g, &chan);
-	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(chan_send(chan, &seq, sizeof(seq), &p[1], 1), 0);
-	close(p[1]);
-	ck_assert_msg(!eof_within(p[0], 300), "hand-over 2 after a wrap counted as closed");
-	closer_gate_open(g, 2);
-	ck_assert(eof_within(p[0], 5000));
-	stop(pid, chan);
-	close(p[0]);
+	/* just before the count wraps to 0, 1, 2 */
+	hand_one(&r, UINT32_MAX, 2);
+	ck_assert_msg(!eof_within(r.rd, 300), "hand-over 2 after a wrap counted as closed");
+	closer_gate_open(r.g, 2);
+	ck_assert(eof_within(r.rd, 5000));
+	finish(&r);
 }
 END_TEST
 
