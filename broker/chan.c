@@ -2,10 +2,8 @@
 /* Runs in every broker process: the listener's channels to its children. */
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <linux/sockios.h>
 
 #include "chan.h"
 #include "wire.h"
@@ -96,11 +94,4 @@ long chan_recv(int chan, void *buf, size_t len, bool exact, int *fds, unsigned m
 	if (ret < 0)
 		close_all(fds, nfds);
 	return ret < 0 ? ret : n;
-}
-
-bool chan_unread(int sock)
-{
-	int n = 0;
-
-	return ioctl(sock, SIOCOUTQ, &n) == 0 && n > 0;
 }

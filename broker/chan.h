@@ -27,11 +27,4 @@ int chan_send(int chan, const void *buf, size_t len, const int *fds, unsigned nf
 long chan_recv(int chan, void *buf, size_t len, bool exact, int *fds, unsigned maxfds,
 	       unsigned *nfds, bool dontwait);
 
-/*
- * True while what was sent on sock is not all read yet (SIOCOUTQ): the
- * unread messages still hold their own references to the descriptors in
- * them, so closing the sender's copies cannot be the last close.
- */
-bool chan_unread(int sock);
-
 #endif

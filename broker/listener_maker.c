@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #include "answer.h"
 #include "chan.h"
@@ -63,6 +65,18 @@ void hand_off(struct listener *l, int *fds, unsigned n)
 		l->handed = seq;
 		closer_gate_open(l->gate, seq);
 	}
+}
+
+/*
+ * True while the client has not taken the answer yet: the message still
+ * holds its own reference to each descriptor in it, so the listener's close
+ * cannot be the last, and costs no teardown; no handing off is needed.
+ */
+static bool unread(int sock)
+{
+	int n = 0;
+
+	return ioctl(sock, SIOCOUTQ, &n) == 0 && n > 0;
 }
 
 /* ---- the maker ----------------------------------------------------------- */
@@ -211,7 +225,7 @@ void from_maker(struct listener *l)
 		if (answer(c->fd, &c->who, c->pid, c->v, &resp, c->tapfds) < 0) {
 			if (resp.err == 0 && veth)
 				unmake(l, &resp);
-		} else if (resp.err == 0 && c->ntapfds && chan_unread(c->fd)) {
+		} else if (resp.err == 0 && c->ntapfds && unread(c->fd)) {
 			/* the grant unread holds the tap: no teardown in our close */
 			for (unsigned k = 0; k < c->ntapfds; k++)
 				close(c->tapfds[k]);
